@@ -1,0 +1,155 @@
+"""Anchors: the reference boxes the RPN scores and refines, one set per FPN level.
+
+Glossary:
+    scale          anchor side in pixels for a square anchor (one scale per pyramid level).
+    ratio          width / height of an anchor; height = scale / sqrt(ratio),
+                   width = scale * sqrt(ratio), so every ratio keeps the area scale**2.
+    feature_stride pixels of the image per cell of a feature map (4, 8, 16, 32, 64 for P2..P6).
+    anchor_stride  anchors are placed on every anchor_stride-th feature-map cell (1: every cell,
+                   2: every other cell in y and x, 4x fewer anchors).
+    anchor         (y1, x1, y2, x2), centred on (cell_y * feature_stride, cell_x * feature_stride).
+                   generate_* return pixel boxes (float); get_anchors returns them normalized
+                   (norm_boxes) as the network uses them.
+
+Order (Matterport's, the RPN's outputs depend on it): level by level (scale order), within a
+level feature-map cells row by row (y outer, x inner), within a cell one anchor per ratio.
+"""
+import functools
+import math
+
+import numpy as np
+
+from mrcnn.core.boxes import norm_boxes
+
+__all__ = ["generate_anchors", "generate_pyramid_anchors", "compute_backbone_shapes",
+           "get_anchors", "RESNET_BACKBONES"]
+
+#: Backbone names compute_backbone_shapes knows.
+RESNET_BACKBONES = ("resnet50", "resnet101")
+
+
+def generate_anchors(scales, ratios, shape, feature_stride, anchor_stride):
+    """Generates the anchors of one feature map.
+
+    scales: 1D array of anchor sizes in pixels. Example: [32, 64, 128]
+    ratios: 1D array of anchor ratios of width/height. Example: [0.5, 1, 2]
+    shape: [height, width] spatial shape of the feature map over which to generate anchors.
+    feature_stride: Stride of the feature map relative to the image in pixels.
+    anchor_stride: Stride of anchors on the feature map. For example, if the value is 2 then
+        generate anchors for every other feature map pixel.
+
+    Returns: [ceil(height / anchor_stride) * ceil(width / anchor_stride) * len(scales) *
+        len(ratios), (y1, x1, y2, x2)] float pixel boxes: cells row by row (y outer, x inner);
+        within a cell every (ratio, scale) pair, ratio outer and scale inner (Matterport's
+        np.meshgrid(scales, ratios) flattening; with one scale, one anchor per ratio).
+    """
+    # All combinations of scales and ratios.
+    scales, ratios = np.meshgrid(np.array(scales), np.array(ratios))
+    scales = scales.flatten()
+    ratios = ratios.flatten()
+    # Heights and widths from scales and ratios.
+    heights = scales / np.sqrt(ratios)
+    widths = scales * np.sqrt(ratios)
+    # Shifts (anchor centres) in image pixels.
+    shifts_y = np.arange(0, shape[0], anchor_stride) * feature_stride
+    shifts_x = np.arange(0, shape[1], anchor_stride) * feature_stride
+    shifts_x, shifts_y = np.meshgrid(shifts_x, shifts_y)
+    # Every combination of centre and size.
+    box_widths, box_centers_x = np.meshgrid(widths, shifts_x)
+    box_heights, box_centers_y = np.meshgrid(heights, shifts_y)
+    # [cells * sizes, (y, x)] and [cells * sizes, (h, w)]
+    box_centers = np.stack([box_centers_y, box_centers_x], axis=2).reshape([-1, 2])
+    box_sizes = np.stack([box_heights, box_widths], axis=2).reshape([-1, 2])
+    # Corner coordinates (y1, x1, y2, x2).
+    return np.concatenate([box_centers - 0.5 * box_sizes,
+                           box_centers + 0.5 * box_sizes], axis=1)
+
+
+def generate_pyramid_anchors(scales, ratios, feature_shapes, feature_strides, anchor_stride):
+    """Generates anchors at different levels of a feature pyramid. Each scale is associated
+    with a level of the pyramid, but each ratio is used in all levels of the pyramid.
+
+    scales: [levels] anchor sizes in pixels, one per level. Example: (32, 64, 128, 256, 512)
+    ratios: [ratios] width/height ratios used at every level. Example: [0.5, 1, 2]
+    feature_shapes: [levels, (height, width)] feature-map shapes (compute_backbone_shapes).
+    feature_strides: [levels] strides of the feature maps in pixels.
+    anchor_stride: anchor stride on the feature maps (see generate_anchors).
+
+    Returns:
+        anchors: [N, (y1, x1, y2, x2)] pixel boxes, all levels in one array, in the order of
+            the given scales: anchors of scales[0] first, then scales[1], and so on.
+    """
+    if not (len(scales) == len(feature_shapes) == len(feature_strides)):
+        raise ValueError("scales ({}), feature_shapes ({}) and feature_strides ({}) must have one "
+                         "entry per pyramid level".format(len(scales), len(feature_shapes),
+                                                          len(feature_strides)))
+    anchors = [generate_anchors(scales[i], ratios, feature_shapes[i], feature_strides[i],
+                                anchor_stride)
+               for i in range(len(scales))]
+    return np.concatenate(anchors, axis=0)
+
+
+def compute_backbone_shapes(config, image_shape):
+    """Computes the height and width of each stage of the backbone network.
+
+    config: a Config; reads BACKBONE, BACKBONE_STRIDES and, for a callable BACKBONE,
+        COMPUTE_BACKBONE_SHAPE.
+    image_shape: (height, width[, channels]) of the network input.
+
+    Returns:
+        [N, (height, width)] int array, where N is the number of stages: for "resnet50" and
+        "resnet101" ceil(image_shape[:2] / stride) per entry of BACKBONE_STRIDES; for a
+        callable BACKBONE whatever config.COMPUTE_BACKBONE_SHAPE(image_shape) returns.
+    """
+    backbone = config.BACKBONE
+    if callable(backbone):
+        compute = getattr(config, "COMPUTE_BACKBONE_SHAPE", None)
+        if not callable(compute):
+            raise ValueError("config.BACKBONE is a callable, so config.COMPUTE_BACKBONE_SHAPE "
+                             "must be a function image_shape -> [levels, (height, width)]; "
+                             "got {!r}".format(compute))
+        return np.asarray(compute(image_shape))
+    if backbone not in RESNET_BACKBONES:
+        raise ValueError("config.BACKBONE must be one of {} or a callable, got {!r}"
+                         .format(", ".join(RESNET_BACKBONES), backbone))
+    return np.array([[int(math.ceil(image_shape[0] / stride)),
+                      int(math.ceil(image_shape[1] / stride))]
+                     for stride in config.BACKBONE_STRIDES])
+
+
+def _hashable(values):
+    """A tuple of Python numbers from a scalar or a (nested) sequence / array."""
+    return tuple(np.asarray(values).reshape(-1).tolist())
+
+
+@functools.lru_cache(maxsize=32)
+def _normalized_pyramid_anchors(scales, ratios, backbone_shapes, strides, anchor_stride,
+                                image_hw):
+    """Cached body of get_anchors; every argument is a hashable tuple / number."""
+    shapes = np.array(backbone_shapes, dtype=np.int64).reshape(-1, 2)
+    anchors = generate_pyramid_anchors(scales, ratios, shapes, strides, anchor_stride)
+    anchors = norm_boxes(anchors, image_hw)
+    anchors.flags.writeable = False
+    return anchors
+
+
+def get_anchors(config, image_shape):
+    """Returns the anchor pyramid for the given image size, normalized.
+
+    config: a Config; reads RPN_ANCHOR_SCALES, RPN_ANCHOR_RATIOS, BACKBONE_STRIDES,
+        RPN_ANCHOR_STRIDE and what compute_backbone_shapes reads.
+    image_shape: (height, width[, channels]) of the network input (the molded image).
+
+    Returns: float32 [N, (y1, x1, y2, x2)] normalized anchors (norm_boxes with
+    image_shape[:2]). Results are cached on the relevant config values and the image size
+    (configs are mutable, so the key is built from their current values); the returned array
+    is shared between calls and therefore read-only (copy it to modify it).
+    """
+    backbone_shapes = compute_backbone_shapes(config, image_shape)
+    return _normalized_pyramid_anchors(
+        _hashable(config.RPN_ANCHOR_SCALES),
+        _hashable(config.RPN_ANCHOR_RATIOS),
+        _hashable(backbone_shapes),
+        _hashable(config.BACKBONE_STRIDES),
+        int(config.RPN_ANCHOR_STRIDE),
+        (int(image_shape[0]), int(image_shape[1])))

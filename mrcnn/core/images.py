@@ -1,0 +1,197 @@
+"""Images: resampling, the resize modes of the input pipeline, and molding for the network.
+
+Glossary:
+    image     [height, width, channels] (any channel count: 1, 3, 4...) or [height, width].
+    window    (y1, x1, y2, x2): the part of the resized image that holds the original image
+              (the rest is zero padding); y2/x2 exclusive.
+    scale     factor applied to height and width (int 1 when the image was not resized).
+    padding   [(top, bottom), (left, right), (0, 0)] zero rows/columns added by the resize mode.
+    crop      (y, x, height, width) of the random crop of mode "crop", else None.
+    molded    float32 image minus config.MEAN_PIXEL: what the network takes.
+
+Resize modes (Matterport's resize_image):
+    none    no resizing, the image is returned unchanged.
+    square  scale up so the short side is min_dim (never down), scale down so the long side
+            fits max_dim, then pad with zeros to [max_dim, max_dim].
+    pad64   scale up by min_dim / min_scale as above (max_dim ignored), then pad each side to
+            a multiple of 64 (the FPN has 6 levels, 2**6 = 64).
+    crop    scale up by min_dim / min_scale, then take a random min_dim x min_dim crop
+            (training only; max_dim ignored).
+"""
+import random
+
+import numpy as np
+import skimage.transform
+
+__all__ = ["RESIZE_MODES", "resize", "resize_image", "mold_image", "unmold_image"]
+
+#: The modes resize_image accepts.
+RESIZE_MODES = ("none", "square", "pad64", "crop")
+
+
+def resize(image, output_shape, order=1, mode="constant", cval=0, clip=True,
+           preserve_range=False, anti_aliasing=False, anti_aliasing_sigma=None):
+    """A wrapper for scikit-image's resize() with Matterport's defaults.
+
+    Same arguments as skimage.transform.resize, but anti_aliasing defaults to False (the
+    behaviour Matterport's models were trained with). A bool image resized with order > 0 is
+    resampled as float 0/1 (scikit-image >= 0.19 refuses to interpolate bool arrays; older
+    versions converted them to float like this).
+
+    image: [height, width] or [height, width, channels].
+    output_shape: (new_height, new_width) (trailing dims, if given, as in scikit-image).
+
+    Returns: the resized image, float (or the input dtype where scikit-image keeps it).
+    """
+    image = np.asarray(image)
+    if image.dtype == bool and order > 0:
+        image = image.astype(np.float64)
+    return skimage.transform.resize(
+        image, output_shape,
+        order=order, mode=mode, cval=cval, clip=clip,
+        preserve_range=preserve_range, anti_aliasing=anti_aliasing,
+        anti_aliasing_sigma=anti_aliasing_sigma)
+
+
+def _pad_to_multiple(size, multiple=64):
+    """(before, after) zero padding that makes `size` a multiple of `multiple`, split evenly
+    with the extra pixel after."""
+    if size % multiple == 0:
+        return 0, 0
+    total = size - (size % multiple) + multiple - size
+    return total // 2, total - total // 2
+
+
+def resize_image(image, min_dim=None, max_dim=None, min_scale=None, mode="square", rng=None):
+    """Resizes an image keeping the aspect ratio unchanged.
+
+    image: [height, width, channels] (any channel count) or [height, width].
+    min_dim: if provided, resizes the image such that its smaller dimension == min_dim
+        (it only scales up).
+    max_dim: if provided, ensures that the image longest side doesn't exceed this value
+        (mode "square" only).
+    min_scale: if provided, ensure that the image is scaled up by at least this factor even
+        if min_dim doesn't require it.
+    mode: Resizing mode, one of "none", "square", "pad64", "crop" (see the module docstring).
+    rng: optional numpy.random.Generator used by mode "crop" to pick the crop. None uses
+        Python's `random` module as Matterport did (so random.seed() reproduces its crops).
+
+    Returns:
+        image: the resized image, same dtype as the input (interpolated values are truncated
+            by astype, as Matterport).
+        window: (y1, x1, y2, x2). If max_dim is provided, padding might be inserted in the
+            returned image. If so, this window is the coordinates of the image part of the
+            full image (excluding the padding). The x2, y2 pixels are not included.
+        scale: The scale factor used to resize the image.
+        padding: Padding added to the image [(top, bottom), (left, right), (0, 0)].
+        crop: (y, x, height, width) of the crop for mode "crop", else None.
+
+    Matterport's crashes replaced by ValueError: unknown mode, "square" without max_dim,
+    "crop" without min_dim, "pad64" with min_dim not a multiple of 64 (it asserted), an empty
+    image. "pad64" now also works without min_dim (Matterport computed None % 64).
+    """
+    if mode not in RESIZE_MODES:
+        raise ValueError("mode must be one of {}, got {!r}".format(", ".join(RESIZE_MODES), mode))
+    image = np.asarray(image)
+    if image.ndim not in (2, 3):
+        raise ValueError("image must have shape [height, width, channels] or [height, width], "
+                         "got shape {}".format(image.shape))
+    image_dtype = image.dtype
+    h, w = image.shape[:2]
+    if h == 0 or w == 0:
+        raise ValueError("image is empty (shape {})".format(image.shape))
+    window = (0, 0, h, w)
+    scale = 1
+    padding = [(0, 0), (0, 0), (0, 0)]
+    crop = None
+
+    if mode == "none":
+        return image, window, scale, padding, crop
+    if mode == "square" and not max_dim:
+        raise ValueError("mode 'square' needs max_dim (the side of the square), got {!r}"
+                         .format(max_dim))
+    if mode == "crop" and not min_dim:
+        raise ValueError("mode 'crop' needs min_dim (the side of the crop), got {!r}"
+                         .format(min_dim))
+    if mode == "pad64" and min_dim and min_dim % 64 != 0:
+        raise ValueError("mode 'pad64' needs min_dim to be a multiple of 64, got {!r}"
+                         .format(min_dim))
+
+    # Scale up but not down.
+    if min_dim:
+        scale = max(1, min_dim / min(h, w))
+    if min_scale and scale < min_scale:
+        scale = min_scale
+    # Does it exceed max dim?
+    if max_dim and mode == "square":
+        image_max = max(h, w)
+        if round(image_max * scale) > max_dim:
+            scale = max_dim / image_max
+
+    if scale != 1:
+        image = resize(image, (round(h * scale), round(w * scale)), preserve_range=True)
+
+    h, w = image.shape[:2]
+    if mode == "square":
+        top_pad = (max_dim - h) // 2
+        bottom_pad = max_dim - h - top_pad
+        left_pad = (max_dim - w) // 2
+        right_pad = max_dim - w - left_pad
+        padding = [(top_pad, bottom_pad), (left_pad, right_pad), (0, 0)]
+        image = np.pad(image, padding[:image.ndim], mode="constant", constant_values=0)
+        window = (top_pad, left_pad, h + top_pad, w + left_pad)
+    elif mode == "pad64":
+        top_pad, bottom_pad = _pad_to_multiple(h)
+        left_pad, right_pad = _pad_to_multiple(w)
+        padding = [(top_pad, bottom_pad), (left_pad, right_pad), (0, 0)]
+        image = np.pad(image, padding[:image.ndim], mode="constant", constant_values=0)
+        window = (top_pad, left_pad, h + top_pad, w + left_pad)
+    else:  # crop
+        if h < min_dim or w < min_dim:
+            raise ValueError("mode 'crop': the scaled image ({}x{}) is smaller than min_dim {}"
+                             .format(h, w, min_dim))
+        if rng is None:
+            y = random.randint(0, h - min_dim)
+            x = random.randint(0, w - min_dim)
+        else:
+            y = int(rng.integers(0, h - min_dim + 1))
+            x = int(rng.integers(0, w - min_dim + 1))
+        crop = (y, x, min_dim, min_dim)
+        image = image[y:y + min_dim, x:x + min_dim]
+        window = (0, 0, min_dim, min_dim)
+    return image.astype(image_dtype), window, scale, padding, crop
+
+
+def _mean_pixel(images, config):
+    """config.MEAN_PIXEL as an array, checked against the channel count of `images`."""
+    mean = np.asarray(config.MEAN_PIXEL)
+    if mean.ndim == 1 and mean.size > 1 and np.shape(images)[-1:] != mean.shape:
+        raise ValueError("images have {} channels (last axis) but config.MEAN_PIXEL has {} "
+                         "values".format(np.shape(images)[-1] if np.ndim(images) else 0,
+                                         mean.size))
+    return mean
+
+
+def mold_image(images, config):
+    """Expects an RGB image (or array of images) and subtracts the mean pixel and converts
+    it to float. Expects image colors in RGB order.
+
+    images: [..., height, width, channels] with channels == len(config.MEAN_PIXEL).
+
+    Returns: array of the same shape, images.astype(float32) - config.MEAN_PIXEL exactly as
+    Matterport (so float64 with the default float64 MEAN_PIXEL; the network casts to float32).
+    """
+    mean = _mean_pixel(images, config)
+    return np.asarray(images).astype(np.float32) - mean
+
+
+def unmold_image(normalized_images, config):
+    """Takes an image normalized with mold_image() and returns the original.
+
+    normalized_images: [..., height, width, channels] float.
+
+    Returns: uint8 array of the same shape. Values are clipped to [0, 255] before the cast
+    (Matterport let them wrap around); in-range values are truncated as Matterport did.
+    """
+    mean = _mean_pixel(normalized_images, config)
+    return np.clip(np.asarray(normalized_images) + mean, 0, 255).astype(np.uint8)

@@ -1,0 +1,89 @@
+"""Image meta: the per-image attributes that travel with an image through the network.
+
+Layout of one meta vector (length 12 + NUM_CLASSES, Matterport's order):
+    [0]        image_id              index of the image in its Dataset
+    [1:4]      original_image_shape  (height, width, channels) before resizing
+    [4:7]      image_shape           (height, width, channels) after resizing and padding
+    [7:11]     window                (y1, x1, y2, x2) of the real image inside the padded one,
+                                     pixels, y2/x2 exclusive
+    [11]       scale                 resize factor applied to the original image
+    [12:]      active_class_ids      1 for each class of the dataset the image comes from
+                                     (index 0 is background), 0 for the others
+"""
+import numpy as np
+
+__all__ = ["compose_image_meta", "parse_image_meta", "image_meta_size"]
+
+#: Number of entries before active_class_ids: image_id, two 3-value shapes, window, scale.
+META_FIXED_SIZE = 1 + 3 + 3 + 4 + 1
+
+
+def image_meta_size(num_classes):
+    """Length of a meta vector for a model with num_classes classes (background included):
+    12 + num_classes."""
+    return META_FIXED_SIZE + int(num_classes)
+
+
+def compose_image_meta(image_id, original_image_shape, image_shape,
+                       window, scale, active_class_ids):
+    """Takes attributes of an image and puts them in one 1D array.
+
+    image_id: An int ID of the image. Useful for debugging.
+    original_image_shape: [H, W, C] before resizing or padding.
+    image_shape: [H, W, C] after resizing and padding
+    window: (y1, x1, y2, x2) in pixels. The area of the image where the real image is
+        (excluding the padding)
+    scale: The scaling factor applied to the original image (float32)
+    active_class_ids: List of class_ids available in the dataset from which the image came.
+        Useful if training on images from multiple datasets where not all classes are present
+        in all datasets.
+
+    Returns: float64 [12 + len(active_class_ids)] (Matterport built it with np.array, which is
+    float64 whenever scale is a float; it is float64 here for every input).
+    """
+    original_image_shape = tuple(original_image_shape)
+    image_shape = tuple(image_shape)
+    window = tuple(window)
+    if len(original_image_shape) != 3:
+        raise ValueError("original_image_shape must be (height, width, channels), got {!r}"
+                         .format(original_image_shape))
+    if len(image_shape) != 3:
+        raise ValueError("image_shape must be (height, width, channels), got {!r}"
+                         .format(image_shape))
+    if len(window) != 4:
+        raise ValueError("window must be (y1, x1, y2, x2), got {!r}".format(window))
+    if np.ndim(scale) != 0:
+        raise ValueError("scale must be a number, got {!r}".format(scale))
+    active_class_ids = np.asarray(active_class_ids, dtype=np.float64).reshape(-1)
+    head = np.array([image_id, *original_image_shape, *image_shape, *window, scale],
+                    dtype=np.float64)
+    return np.concatenate([head, active_class_ids])
+
+
+def parse_image_meta(meta):
+    """Parses an array that contains image attributes to its components.
+
+    See compose_image_meta() for more details.
+
+    meta: [batch, meta length] where meta length depends on NUM_CLASSES
+
+    Returns a dict of the parsed values:
+        image_id: int32 [batch]
+        original_image_shape: int32 [batch, 3]
+        image_shape: int32 [batch, 3]
+        window: int32 [batch, 4] (y1, x1, y2, x2)
+        scale: float32 [batch]
+        active_class_ids: int32 [batch, NUM_CLASSES]
+    """
+    meta = np.asarray(meta)
+    if meta.ndim != 2 or meta.shape[1] < META_FIXED_SIZE:
+        raise ValueError("meta must have shape [batch, 12 + NUM_CLASSES] (use meta[None] for a "
+                         "single image), got shape {}".format(meta.shape))
+    return {
+        "image_id": meta[:, 0].astype(np.int32),
+        "original_image_shape": meta[:, 1:4].astype(np.int32),
+        "image_shape": meta[:, 4:7].astype(np.int32),
+        "window": meta[:, 7:11].astype(np.int32),
+        "scale": meta[:, 11].astype(np.float32),
+        "active_class_ids": meta[:, 12:].astype(np.int32),
+    }

@@ -1,0 +1,333 @@
+"""The training batch pipeline: image ids -> the input dict of the training model.
+
+Glossary:
+    B           images per batch (config.BATCH_SIZE unless given).
+    A           number of anchors of the batch's image shape (all pyramid levels, the order of
+                generate_pyramid_anchors); config.IMAGE_SHAPE in modes "square" and "crop",
+                which is what Matterport's generator used.
+    molded      float32 image minus config.MEAN_PIXEL (mold_image).
+    gt rows     MAX_GT_INSTANCES rows per image; rows past the image's instances are zero
+                (class 0, box 0, empty mask) = padding. Boxes are pixels (y1, x1, y2, x2),
+                y2/x2 exclusive; the graph normalizes them. Negative class ids mark crowds.
+
+The batch (build_batch) is a dict keyed by the training model's input names:
+    input_image         float32 [B, H, W, C]
+    input_image_meta    float32 [B, IMAGE_META_SIZE]
+    input_rpn_match     int32   [B, A, 1]      1 positive, -1 negative, 0 neutral anchor
+    input_rpn_bbox      float32 [B, RPN_TRAIN_ANCHORS_PER_IMAGE, 4]
+    input_gt_class_ids  int32   [B, MAX_GT_INSTANCES]
+    input_gt_boxes      float32 [B, MAX_GT_INSTANCES, 4]
+    input_gt_masks      bool    [B, MINI_MASK_SHAPE[0], MINI_MASK_SHAPE[1], MAX_GT_INSTANCES]
+                                ([B, H, W, MAX_GT_INSTANCES] when USE_MINI_MASK is False)
+  with random_rois > 0 (training the heads without the RPN, USE_RPN_ROIS = False):
+    input_roi          int32   [B, random_rois, 4] pixel boxes (Matterport's input_roi dtype)
+  with random_rois > 0 and detection_targets (debugging, as Matterport's generator):
+    target_rois         [B, TRAIN_ROIS_PER_IMAGE, 4]
+    target_class_ids    int32   [B, TRAIN_ROIS_PER_IMAGE]
+    target_bbox         float32 [B, TRAIN_ROIS_PER_IMAGE, NUM_CLASSES, 4]
+    target_mask         float32 [B, TRAIN_ROIS_PER_IMAGE, MASK_SHAPE[0], MASK_SHAPE[1],
+                                 NUM_CLASSES]
+
+Randomness (crop, flips, augmentation, anchor and ROI sampling, the MAX_GT_INSTANCES subset)
+comes from batch_rng(seed, epoch, index), so a batch does not depend on which worker built it
+or in which order. Unlike Matterport's generator, images without instances are kept (all GT
+rows zero, all anchors negative candidates), and a broken image raises an error naming it
+instead of being skipped.
+"""
+import functools
+import math
+
+import keras
+import numpy as np
+
+from mrcnn.core.anchors import compute_backbone_shapes, generate_pyramid_anchors
+from mrcnn.core.images import mold_image
+from mrcnn.data.image_gt import describe_image, errors_naming_image, load_image_gt
+from mrcnn.data.roi_targets import build_detection_targets, generate_random_rois
+from mrcnn.data.rpn_targets import build_rpn_targets
+
+__all__ = ["INPUT_NAMES", "TARGET_NAMES", "pixel_anchors", "batch_rng", "build_batch",
+           "DataSequence", "data_generator"]
+
+#: Inputs of the training model, in the order of Matterport's data_generator inputs list.
+INPUT_NAMES = ("input_image", "input_image_meta", "input_rpn_match", "input_rpn_bbox",
+               "input_gt_class_ids", "input_gt_boxes", "input_gt_masks")
+#: Detection targets, in the order of Matterport's outputs list (detection_targets=True).
+TARGET_NAMES = ("target_class_ids", "target_bbox", "target_mask")
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_pyramid_anchors(scales, ratios, backbone_shapes, strides, anchor_stride):
+    anchors = generate_pyramid_anchors(scales, ratios, np.array(backbone_shapes), strides,
+                                       anchor_stride)
+    anchors.setflags(write=False)  # shared by every caller of the cache
+    return anchors
+
+
+def pixel_anchors(config, image_shape):
+    """Anchors of an image shape in pixel coordinates, as build_rpn_targets needs them.
+
+    config: RPN_ANCHOR_SCALES, RPN_ANCHOR_RATIOS, BACKBONE, BACKBONE_STRIDES,
+        RPN_ANCHOR_STRIDE.
+    image_shape: (height, width[, channels]) of the (resized) image.
+
+    Returns: read-only float [A, (y1, x1, y2, x2)] pixel boxes in generate_pyramid_anchors
+    order (the graph uses the same anchors normalized, see mrcnn.core.anchors.get_anchors).
+    Cached per configuration values and shape.
+    """
+    backbone_shapes = compute_backbone_shapes(config, image_shape)
+    key = (tuple(config.RPN_ANCHOR_SCALES), tuple(config.RPN_ANCHOR_RATIOS),
+           tuple(tuple(int(v) for v in s) for s in backbone_shapes),
+           tuple(config.BACKBONE_STRIDES), int(config.RPN_ANCHOR_STRIDE))
+    return _cached_pyramid_anchors(*key)
+
+
+def batch_rng(seed, epoch, index):
+    """The numpy Generator of batch `index` in epoch `epoch`: the same (seed, epoch, index)
+    always gives the same random stream, whichever worker builds the batch."""
+    return np.random.default_rng([int(seed), int(epoch), 1, int(index)])
+
+
+def _epoch_order(image_ids, seed, epoch, shuffle):
+    """The image ids in the order of epoch `epoch` (a seeded permutation if shuffle)."""
+    if not shuffle:
+        return np.asarray(image_ids)
+    return np.random.default_rng([int(seed), int(epoch), 0]).permutation(image_ids)
+
+
+def _batch_ids(order, index, batch_size):
+    """Image ids of batch `index`: the next batch_size ids of `order`, wrapping around to its
+    start, so every batch is full (the graph has a fixed batch size)."""
+    return order[(index * batch_size + np.arange(batch_size)) % len(order)]
+
+
+def _resolve_seed(seed):
+    """`seed`, or one drawn from np.random's global state (so np.random.seed() makes runs
+    without an explicit seed reproducible, as with Matterport's generator)."""
+    return int(np.random.randint(0, 2 ** 31 - 1)) if seed is None else int(seed)
+
+
+def _load_item(dataset, config, image_id, augment, augmentation, random_rois,
+               detection_targets, no_augmentation_sources, rng):
+    """Ground truth and targets of one image (Matterport's generator body), as a dict."""
+    if dataset.image_info[image_id]["source"] in no_augmentation_sources:
+        augmentation = None
+    image, image_meta, gt_class_ids, gt_boxes, gt_masks = load_image_gt(
+        dataset, config, image_id, augment=augment, augmentation=augmentation,
+        use_mini_mask=config.USE_MINI_MASK, rng=rng)
+    with errors_naming_image(dataset, image_id, doing="building the targets of"):
+        anchors = pixel_anchors(config, image.shape)
+        rpn_match, rpn_bbox = build_rpn_targets(image.shape, anchors, gt_class_ids, gt_boxes,
+                                                config, rng=rng)
+        item = {"image": image, "image_meta": image_meta, "rpn_match": rpn_match,
+                "rpn_bbox": rpn_bbox}
+        if random_rois:
+            rpn_rois = generate_random_rois(image.shape, random_rois, gt_class_ids, gt_boxes,
+                                            rng=rng)
+            item["rpn_rois"] = rpn_rois
+            if detection_targets:
+                item["detection_targets"] = build_detection_targets(
+                    rpn_rois, gt_class_ids, gt_boxes, gt_masks, config, rng=rng)
+
+    # If more instances than fit in the arrays, sub-sample from them (after the targets, which
+    # use all instances, as Matterport).
+    if gt_boxes.shape[0] > config.MAX_GT_INSTANCES:
+        generator = np.random if rng is None else rng
+        ids = generator.choice(np.arange(gt_boxes.shape[0]), config.MAX_GT_INSTANCES,
+                               replace=False)
+        gt_class_ids = gt_class_ids[ids]
+        gt_boxes = gt_boxes[ids]
+        gt_masks = gt_masks[:, :, ids]
+    item.update(gt_class_ids=gt_class_ids, gt_boxes=gt_boxes, gt_masks=gt_masks)
+    return item
+
+
+def _check_same_shapes(dataset, image_ids, items):
+    """A ValueError naming the images when the images of a batch differ in shape."""
+    shapes = [item["image"].shape for item in items]
+    if len(set(shapes)) > 1:
+        raise ValueError(
+            "the images of a batch must share one shape, got {}; use IMAGE_RESIZE_MODE "
+            "'square' or 'crop', or a batch size of 1".format(", ".join(
+                "{}: {}".format(describe_image(dataset, i), s)
+                for i, s in zip(image_ids, shapes))))
+
+
+def build_batch(dataset, config, image_ids, augment=False, augmentation=None, random_rois=0,
+                detection_targets=False, no_augmentation_sources=None, rng=None):
+    """Loads images and builds the training inputs of one batch.
+
+    dataset: a prepared Dataset.
+    config: the model Config.
+    image_ids: sequence of B image ids (B is the batch size).
+    augment: deprecated left-right flip half of the time (see load_image_gt).
+    augmentation: imgaug / albumentations / callable augmentation (see apply_augmentation).
+    random_rois: if > 0, also generate that many random ROIs per image (input_roi).
+    detection_targets: with random_rois > 0, also build the head targets (target_*).
+    no_augmentation_sources: sources (dataset.image_info[id]["source"]) never augmented.
+    rng: optional numpy.random.Generator; each image gets its own child stream (rng.spawn),
+        so image k of the batch is the same whatever the other images are. None uses the
+        global random state (Matterport's behaviour).
+
+    Returns: dict of arrays, see the module docstring. Images without instances are included
+    with all-zero GT rows. An error from the dataset or the augmentation names the image.
+    """
+    image_ids = list(np.asarray(image_ids).reshape(-1))
+    if not image_ids:
+        raise ValueError("image_ids is empty: a batch needs at least one image")
+    no_augmentation_sources = no_augmentation_sources or []
+    rngs = [None] * len(image_ids) if rng is None else rng.spawn(len(image_ids))
+    items = [_load_item(dataset, config, image_id, augment, augmentation, random_rois,
+                        detection_targets, no_augmentation_sources, item_rng)
+             for image_id, item_rng in zip(image_ids, rngs)]
+    _check_same_shapes(dataset, image_ids, items)
+
+    batch_size = len(items)
+    max_gt = int(config.MAX_GT_INSTANCES)
+    mask_shape = items[0]["gt_masks"].shape[:2]
+    batch = {
+        "input_image": np.stack([mold_image(item["image"], config) for item in items])
+                         .astype(np.float32),
+        "input_image_meta": np.stack([item["image_meta"] for item in items]).astype(np.float32),
+        "input_rpn_match": np.stack([item["rpn_match"] for item in items])[:, :, np.newaxis]
+                             .astype(np.int32),
+        "input_rpn_bbox": np.stack([item["rpn_bbox"] for item in items]).astype(np.float32),
+        "input_gt_class_ids": np.zeros((batch_size, max_gt), dtype=np.int32),
+        "input_gt_boxes": np.zeros((batch_size, max_gt, 4), dtype=np.float32),
+        "input_gt_masks": np.zeros((batch_size,) + mask_shape + (max_gt,), dtype=bool),
+    }
+    for b, item in enumerate(items):
+        count = item["gt_class_ids"].shape[0]
+        batch["input_gt_class_ids"][b, :count] = item["gt_class_ids"]
+        batch["input_gt_boxes"][b, :count] = item["gt_boxes"]
+        batch["input_gt_masks"][b, :, :, :count] = item["gt_masks"]
+    if random_rois:
+        batch["input_roi"] = np.stack([item["rpn_rois"] for item in items]).astype(np.int32)
+        if detection_targets:
+            rois, class_ids, bbox, mask = zip(*(item["detection_targets"] for item in items))
+            batch["target_rois"] = np.stack(rois)
+            batch["target_class_ids"] = np.stack(class_ids).astype(np.int32)
+            batch["target_bbox"] = np.stack(bbox).astype(np.float32)
+            batch["target_mask"] = np.stack(mask).astype(np.float32)
+    return batch
+
+
+class DataSequence(keras.utils.PyDataset):
+    """Training batches for keras.Model.fit: item i is the input dict of batch i (a dict is
+    taken as the inputs x with no targets y; the model computes its losses from the inputs).
+
+    dataset: a prepared Dataset. config: the model Config.
+    shuffle: shuffle the image order, anew each epoch (on_epoch_end).
+    augmentation: imgaug / albumentations / callable (see apply_augmentation).
+    random_rois, detection_targets: see build_batch.
+    batch_size: images per batch; None means config.BATCH_SIZE.
+    no_augmentation_sources: sources never augmented.
+    seed: seed of all randomness; batch i of epoch e uses batch_rng(seed, e, i), so results do
+        not depend on worker count or order. None draws a seed from np.random.
+    workers, use_multiprocessing, max_queue_size: keras.utils.PyDataset's.
+    steps: batches per epoch; None means ceil(len(dataset.image_ids) / batch_size). Batches
+        are always full: the ids wrap around to the start of the epoch's order.
+    """
+
+    def __init__(self, dataset, config, shuffle=True, augmentation=None, random_rois=0,
+                 batch_size=None, no_augmentation_sources=None, detection_targets=False,
+                 seed=None, workers=1, use_multiprocessing=False, max_queue_size=10,
+                 steps=None):
+        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing,
+                         max_queue_size=max_queue_size)
+        self.dataset = dataset
+        self.config = config
+        self.image_ids = np.copy(dataset.image_ids)
+        if self.image_ids.shape[0] == 0:
+            raise ValueError("dataset has no images (did you call dataset.prepare()?)")
+        self.shuffle = shuffle
+        self.augmentation = augmentation
+        self.random_rois = random_rois
+        self.batch_size = int(config.BATCH_SIZE if batch_size is None else batch_size)
+        if self.batch_size < 1:
+            raise ValueError("batch_size must be >= 1, got {}".format(self.batch_size))
+        self.no_augmentation_sources = list(no_augmentation_sources or [])
+        self.detection_targets = detection_targets
+        self.seed = _resolve_seed(seed)
+        if steps is not None and int(steps) < 1:
+            raise ValueError("steps must be >= 1 or None, got {}".format(steps))
+        self.steps = None if steps is None else int(steps)
+        self.epoch = 0
+        self._order = _epoch_order(self.image_ids, self.seed, self.epoch, self.shuffle)
+
+    def __len__(self):
+        if self.steps is not None:
+            return self.steps
+        return math.ceil(self.image_ids.shape[0] / self.batch_size)
+
+    def __getitem__(self, index):
+        if not 0 <= index < len(self):
+            raise IndexError("batch index {} out of range [0, {})".format(index, len(self)))
+        return build_batch(self.dataset, self.config,
+                           _batch_ids(self._order, index, self.batch_size),
+                           augmentation=self.augmentation, random_rois=self.random_rois,
+                           detection_targets=self.detection_targets,
+                           no_augmentation_sources=self.no_augmentation_sources,
+                           rng=batch_rng(self.seed, self.epoch, index))
+
+    def on_epoch_end(self):
+        """Moves to the next epoch: a new image order (if shuffle) and new random streams."""
+        self.epoch += 1
+        self._order = _epoch_order(self.image_ids, self.seed, self.epoch, self.shuffle)
+
+
+def data_generator(dataset, config, shuffle=True, augment=False, augmentation=None,
+                   random_rois=0, batch_size=1, detection_targets=False,
+                   no_augmentation_sources=None, *, seed=None):
+    """A generator that returns images and corresponding target class ids,
+    bounding box deltas, and masks (Matterport's interface, built on build_batch).
+
+    dataset: The Dataset object to pick data from
+    config: The model config object
+    shuffle: If True, shuffles the samples before every epoch
+    augment: (deprecated. Use augmentation instead). If true, flip half of the images.
+    augmentation: Optional. imgaug / albumentations / callable (see apply_augmentation).
+    random_rois: If > 0 then generate proposals to be used to train the network classifier
+        and mask heads. Useful if training the Mask RCNN part without the RPN.
+    batch_size: How many images to return in each call
+    detection_targets: If True (and random_rois > 0), generate detection targets (class IDs,
+        bbox deltas, and masks). Typically for debugging or visualizations because in
+        training detection targets are generated by DetectionTargetLayer.
+    no_augmentation_sources: Optional. List of sources to exclude for augmentation.
+    seed: keyword only. Batch i of epoch e is build_batch(..., rng=batch_rng(seed, e, i)) of
+        the ids DataSequence would give; None draws a seed from np.random.
+
+    Yields forever (inputs, outputs):
+    inputs list: the arrays of INPUT_NAMES in that order (images, image_meta, rpn_match,
+        rpn_bbox, gt_class_ids, gt_boxes, gt_masks), then rpn_rois if random_rois, then
+        rois if also detection_targets.
+    outputs list: empty, or with detection_targets the target class_ids [batch, rois, 1],
+        bbox deltas and masks.
+    Unlike Matterport, images without instances are kept and errors are raised (naming the
+    image) rather than logged and skipped.
+    """
+    image_ids = np.copy(dataset.image_ids)
+    if image_ids.shape[0] == 0:
+        raise ValueError("dataset has no images (did you call dataset.prepare()?)")
+    seed = _resolve_seed(seed)
+    batches_per_epoch = math.ceil(image_ids.shape[0] / batch_size)
+    epoch = 0
+    while True:
+        order = _epoch_order(image_ids, seed, epoch, shuffle)
+        for index in range(batches_per_epoch):
+            batch = build_batch(dataset, config, _batch_ids(order, index, batch_size),
+                                augment=augment, augmentation=augmentation,
+                                random_rois=random_rois, detection_targets=detection_targets,
+                                no_augmentation_sources=no_augmentation_sources,
+                                rng=batch_rng(seed, epoch, index))
+            inputs = [batch[name] for name in INPUT_NAMES]
+            outputs = []
+            if random_rois:
+                inputs.append(batch["input_roi"])
+                if detection_targets:
+                    inputs.append(batch["target_rois"])
+                    # Keras required outputs and targets of the same rank.
+                    outputs = [batch["target_class_ids"][..., np.newaxis],
+                               batch["target_bbox"], batch["target_mask"]]
+            yield inputs, outputs
+        epoch += 1

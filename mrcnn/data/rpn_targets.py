@@ -1,0 +1,155 @@
+"""Region proposal network targets: which anchors are objects, and how to move them onto them.
+
+Glossary:
+    anchors     [A, (y1, x1, y2, x2)] pixel boxes of every anchor of the image, in the order of
+                generate_pyramid_anchors (the order the RPN head outputs its predictions).
+    gt_boxes    [N, (y1, x1, y2, x2)] pixel boxes, y2/x2 exclusive; gt_class_ids [N]: class 0 is
+                background / padding (ignored), negative ids mark crowds.
+    rpn_match   int32 [A]: 1 positive (an object), -1 negative (background), 0 neutral (not
+                trained on).
+    rpn_bbox    float32 [RPN_TRAIN_ANCHORS_PER_IMAGE, (dy, dx, log(dh), log(dw))]: the deltas
+                of the positive anchors, in anchor order, divided by RPN_BBOX_STD_DEV; zero
+                rows are padding.
+
+Deltas use Matterport's centre/size convention: h = y2 - y1 (no +1), centre = y1 + 0.5 * h,
+dy = (gt_cy - a_cy) / a_h, dh = log(gt_h / a_h).
+"""
+import numpy as np
+
+from mrcnn.core.boxes import compute_overlaps
+
+__all__ = ["build_rpn_targets", "rpn_deltas"]
+
+#: IoU at or above which an anchor is positive.
+POSITIVE_IOU = 0.7
+#: IoU below which an anchor is negative.
+NEGATIVE_IOU = 0.3
+#: IoU with a crowd box at or above which an anchor can not be negative.
+CROWD_IOU = 0.001
+
+
+def rpn_deltas(anchors, gt_boxes):
+    """(dy, dx, log(dh), log(dw)) that move each anchor onto its GT box (vectorized).
+
+    anchors: [K, (y1, x1, y2, x2)] pixel boxes.
+    gt_boxes: [K, (y1, x1, y2, x2)] pixel boxes, row k matched to anchor k.
+
+    Returns: float64 [K, 4], not yet divided by RPN_BBOX_STD_DEV. Computed in float64 as
+    Matterport's per-anchor loop did (the model receives them as float32).
+    """
+    anchors = np.asarray(anchors, dtype=np.float64)
+    gt_boxes = np.asarray(gt_boxes, dtype=np.float64)
+    a_h = anchors[:, 2] - anchors[:, 0]
+    a_w = anchors[:, 3] - anchors[:, 1]
+    a_cy = anchors[:, 0] + 0.5 * a_h
+    a_cx = anchors[:, 1] + 0.5 * a_w
+    gt_h = gt_boxes[:, 2] - gt_boxes[:, 0]
+    gt_w = gt_boxes[:, 3] - gt_boxes[:, 1]
+    gt_cy = gt_boxes[:, 0] + 0.5 * gt_h
+    gt_cx = gt_boxes[:, 1] + 0.5 * gt_w
+    return np.stack([(gt_cy - a_cy) / a_h,
+                     (gt_cx - a_cx) / a_w,
+                     np.log(gt_h / a_h),
+                     np.log(gt_w / a_w)], axis=1)
+
+
+def build_rpn_targets(image_shape, anchors, gt_class_ids, gt_boxes, config, *, rng=None):
+    """Given the anchors and GT boxes, compute overlaps and identify positive
+    anchors and deltas to refine them to match their corresponding GT boxes.
+
+    image_shape: [height, width, channels] of the image (unused, kept for Matterport's
+        argument order).
+    anchors: [num_anchors, (y1, x1, y2, x2)] pixel coordinates.
+    gt_class_ids: [num_gt_boxes] Integer class IDs; negative for crowds, 0 ignored.
+    gt_boxes: [num_gt_boxes, (y1, x1, y2, x2)] pixel coordinates.
+    config: uses RPN_TRAIN_ANCHORS_PER_IMAGE and RPN_BBOX_STD_DEV.
+    rng: keyword only, optional numpy.random.Generator for the random subsets; None uses
+        np.random as Matterport.
+
+    Rules (Matterport's):
+    1. Anchors whose best IoU with a non-crowd GT box is < 0.3 are negative, unless they
+       overlap a crowd box with IoU >= 0.001.
+    2. Each GT box's best anchor is positive, whatever its IoU (all anchors tied at the
+       maximum; a GT box that overlaps no anchor at all therefore makes every anchor with IoU 0
+       positive, as Matterport).
+    3. Anchors with IoU >= 0.7 are positive.
+    4. At most RPN_TRAIN_ANCHORS_PER_IMAGE // 2 positives (a random subset of the extra ones
+       becomes neutral), and negatives are cut at random to RPN_TRAIN_ANCHORS_PER_IMAGE minus
+       the positives.
+
+    Returns:
+    rpn_match: int32 [N] matches between anchors and GT boxes.
+               1 = positive anchor, -1 = negative anchor, 0 = neutral
+    rpn_bbox: float32 [RPN_TRAIN_ANCHORS_PER_IMAGE, (dy, dx, log(dh), log(dw))] Anchor bbox
+        deltas of the positive anchors (in anchor order), divided by RPN_BBOX_STD_DEV.
+
+    Fixes over Matterport: no (non-crowd) GT box at all gives all-negative candidates and zero
+    deltas instead of a crash; class id 0 rows (padding) are ignored also when there is no crowd.
+    """
+    rng = np.random if rng is None else rng
+    anchors = np.asarray(anchors)
+    gt_class_ids = np.asarray(gt_class_ids).reshape(-1)
+    gt_boxes = np.asarray(gt_boxes)
+    if gt_boxes.size == 0:
+        gt_boxes = gt_boxes.reshape(0, 4)
+    if anchors.ndim != 2 or anchors.shape[1] != 4:
+        raise ValueError("anchors must have shape [num_anchors, 4], got shape {}"
+                         .format(anchors.shape))
+    if gt_boxes.ndim != 2 or gt_boxes.shape[1] != 4 or gt_boxes.shape[0] != gt_class_ids.shape[0]:
+        raise ValueError("gt_boxes must have shape [{}, 4] to match gt_class_ids, got shape {}"
+                         .format(gt_class_ids.shape[0], gt_boxes.shape))
+    train_anchors = int(config.RPN_TRAIN_ANCHORS_PER_IMAGE)
+
+    # RPN Match: 1 = positive anchor, -1 = negative anchor, 0 = neutral
+    rpn_match = np.zeros([anchors.shape[0]], dtype=np.int32)
+    # RPN bounding boxes: [max anchors per image, (dy, dx, log(dh), log(dw))]
+    rpn_bbox = np.zeros((train_anchors, 4), dtype=np.float32)
+
+    # Handle COCO crowds. A crowd box in COCO is a bounding box around several instances.
+    # Exclude them from training: anchors overlapping a crowd can not be negative.
+    crowd_boxes = gt_boxes[gt_class_ids < 0]
+    if crowd_boxes.shape[0] > 0:
+        crowd_iou_max = np.amax(compute_overlaps(anchors, crowd_boxes), axis=1)
+        no_crowd_bool = crowd_iou_max < CROWD_IOU
+    else:
+        no_crowd_bool = np.ones([anchors.shape[0]], dtype=bool)
+    gt_boxes = gt_boxes[gt_class_ids > 0]
+
+    if gt_boxes.shape[0] == 0:
+        # No object: every anchor away from crowds is a candidate negative.
+        rpn_match[no_crowd_bool] = -1
+    else:
+        # Compute overlaps [num_anchors, num_gt_boxes]
+        overlaps = compute_overlaps(anchors, gt_boxes)
+        # 1. Set negative anchors first. They get overwritten below if a GT box is matched
+        #    to them. Skip anchors in crowd areas.
+        anchor_iou_argmax = np.argmax(overlaps, axis=1)
+        anchor_iou_max = overlaps[np.arange(overlaps.shape[0]), anchor_iou_argmax]
+        rpn_match[(anchor_iou_max < NEGATIVE_IOU) & no_crowd_bool] = -1
+        # 2. Set an anchor for each GT box (regardless of IoU value). If multiple anchors
+        #    have the same IoU match all of them.
+        gt_iou_argmax = np.argwhere(overlaps == np.max(overlaps, axis=0))[:, 0]
+        rpn_match[gt_iou_argmax] = 1
+        # 3. Set anchors with high overlap as positive.
+        rpn_match[anchor_iou_max >= POSITIVE_IOU] = 1
+
+    # Subsample to balance positive and negative anchors.
+    # Don't let positives be more than half the anchors.
+    ids = np.where(rpn_match == 1)[0]
+    extra = len(ids) - (train_anchors // 2)
+    if extra > 0:
+        rpn_match[rng.choice(ids, extra, replace=False)] = 0
+    # Same for negative proposals
+    ids = np.where(rpn_match == -1)[0]
+    extra = len(ids) - (train_anchors - np.sum(rpn_match == 1))
+    if extra > 0:
+        rpn_match[rng.choice(ids, extra, replace=False)] = 0
+
+    # For positive anchors, compute shift and scale needed to transform them to match the
+    # closest GT box (it might have IoU < 0.7).
+    ids = np.where(rpn_match == 1)[0]
+    if ids.shape[0] > 0:
+        deltas = rpn_deltas(anchors[ids], gt_boxes[anchor_iou_argmax[ids]])
+        deltas /= np.asarray(config.RPN_BBOX_STD_DEV, dtype=np.float64)
+        rpn_bbox[:ids.shape[0]] = deltas
+    return rpn_match, rpn_bbox

@@ -1,0 +1,302 @@
+"""The Dataset base class: Matterport's ``utils.Dataset`` (class/image registry, image loading).
+
+Subclass it, register classes and images, override ``load_mask`` (and ``image_reference``)::
+
+    class BalloonDataset(Dataset):
+        def load_balloon(self, dataset_dir, subset):
+            self.add_class("balloon", 1, "balloon")
+            for name, polygons, height, width in ...:
+                self.add_image("balloon", image_id=name, path=os.path.join(dataset_dir, name),
+                               width=width, height=height, polygons=polygons)
+
+        def load_mask(self, image_id):
+            ...
+            return mask, class_ids        # bool [H, W, N], int32 [N] (internal class ids)
+
+    dataset = BalloonDataset()
+    dataset.load_balloon(dataset_dir, "train")
+    dataset.prepare()
+
+Glossary:
+  source          name of the data source an image or class comes from ("coco", "balloon"...).
+                  Several sources can be combined in one Dataset. Source names contain no "."
+                  because "source.id" strings are the keys of the id maps.
+  source class id the class id as the source numbers it (e.g. a COCO category id).
+  class id        the internal id: index into class_info / class_names. Class 0 is the
+                  background ("BG", source ""). load_mask returns internal class ids; negative
+                  class ids mark crowd instances (COCO iscrowd).
+  image id        the internal id: index into image_info (0 .. num_images - 1). The id the
+                  source uses is image_info[image_id]["id"].
+  mask            bool [height, width, instances], one channel per instance.
+"""
+import logging
+import numbers
+
+import numpy as np
+import skimage.color
+import skimage.io
+import skimage.util
+
+__all__ = ["Dataset", "DatasetError"]
+
+logger = logging.getLogger(__name__)
+
+
+class DatasetError(ValueError):
+    """A dataset registration is wrong or an image cannot be loaded; names the image id/path."""
+
+
+class Dataset(object):
+    """The base class for dataset classes.
+
+    To use it, create a new class that adds functions specific to the dataset you want to use.
+    For example:
+
+    class CatsAndDogsDataset(Dataset):
+        def load_cats_and_dogs(self):
+            ...
+        def load_mask(self, image_id):
+            ...
+        def image_reference(self, image_id):
+            ...
+
+    See mrcnn.datasets.shapes.ShapesDataset as an example.
+
+    Attributes:
+        image_info: list of dicts, one per image: "id" (source image id), "source", "path", plus
+            the keyword arguments given to add_image.
+        class_info: list of dicts "source", "id" (source class id), "name"; entry 0 is the
+            background {"source": "", "id": 0, "name": "BG"}.
+        source_class_ids: dict source -> list of internal class ids of that source (background
+            included), filled by prepare().
+    After prepare(): num_classes, class_ids (int [num_classes]), class_names (first comma-separated
+    part of each name), num_images, image_ids, class_from_source_map / image_from_source_map
+    ("source.id" -> internal id), sources.
+    """
+
+    def __init__(self, class_map=None):
+        """class_map: unused, kept for Matterport compatibility."""
+        self._image_ids = []
+        self.image_info = []
+        # Background is always the first class
+        self.class_info = [{"source": "", "id": 0, "name": "BG"}]
+        self.source_class_ids = {}
+
+    # ------------------------------------------------------------------ registration
+    def add_class(self, source, class_id, class_name):
+        """Register a class of a source. Adding the same (source, class_id) again is a no-op.
+
+        source: str without "." (e.g. "coco").
+        class_id: the id the source uses for the class. 0 is reserved for the background, so a
+            source whose ids start at 0 must be shifted (e.g. id + 1) before adding its classes.
+        class_name: str shown in visualizations ("person"; only the part before the first comma
+            goes to class_names).
+        """
+        _check_source(source)
+        for info in self.class_info:
+            if info["source"] == source and info["id"] == class_id:
+                # source.class_id combination already available, skip
+                if info["name"] != class_name:
+                    logger.warning("Class %s.%s is already added as %r; ignoring the name %r.",
+                                   source, class_id, info["name"], class_name)
+                return
+        if _is_zero(class_id):
+            raise DatasetError(
+                "add_class({!r}, {!r}, {!r}): class id 0 is reserved for the background ('BG'); "
+                "number the classes of a source from 1".format(source, class_id, class_name))
+        # Add the class
+        self.class_info.append({
+            "source": source,
+            "id": class_id,
+            "name": class_name,
+        })
+
+    def add_image(self, source, image_id, path, **kwargs):
+        """Register an image.
+
+        source: str without "." (e.g. "coco").
+        image_id: the id the source uses for the image (any value; kept in image_info["id"]).
+        path: file path or URL that load_image reads, or None where a subclass generates images.
+        kwargs: stored in the image's info dict (e.g. width, height, annotations).
+        """
+        _check_source(source)
+        image_info = {
+            "id": image_id,
+            "source": source,
+            "path": path,
+        }
+        image_info.update(kwargs)
+        self.image_info.append(image_info)
+
+    def image_reference(self, image_id):
+        """Return a link to the image in its source Website or details about the image that help
+        looking it up or debugging it. Override for your dataset; returns "" by default.
+        """
+        return ""
+
+    def prepare(self, class_map=None):
+        """Prepares the Dataset class for use (builds the id maps and lists from the info dicts).
+
+        class_map: unused, kept for Matterport compatibility.
+        Call it after adding classes and images, and again after adding more.
+        """
+        def clean_name(name):
+            """Returns a shorter version of object names for cleaner display."""
+            return ",".join(name.split(",")[:1])
+
+        # Build (or rebuild) everything else from the info dicts.
+        self.num_classes = len(self.class_info)
+        self.class_ids = np.arange(self.num_classes)
+        self.class_names = [clean_name(c["name"]) for c in self.class_info]
+        self.num_images = len(self.image_info)
+        self._image_ids = np.arange(self.num_images)
+
+        # Mapping from source class and image IDs to internal IDs
+        self.class_from_source_map = {"{}.{}".format(info["source"], info["id"]): int(id)
+                                      for info, id in zip(self.class_info, self.class_ids)}
+        self.image_from_source_map = {"{}.{}".format(info["source"], info["id"]): int(id)
+                                      for info, id in zip(self.image_info, self.image_ids)}
+
+        # Map sources to the class ids they support; background (0) is in every source.
+        # Sorted (Matterport used set order, which changes between runs).
+        self.sources = sorted(set(info["source"] for info in self.class_info))
+        self.source_class_ids = {
+            source: [i for i, info in enumerate(self.class_info)
+                     if i == 0 or info["source"] == source]
+            for source in self.sources}
+
+    def map_source_class_id(self, source_class_id):
+        """Takes a source class ID and returns the int class ID assigned to it.
+
+        For example:
+        dataset.map_source_class_id("coco.12") -> 23
+        """
+        try:
+            return self.class_from_source_map[source_class_id]
+        except AttributeError:
+            raise DatasetError("call prepare() before map_source_class_id()") from None
+        except KeyError:
+            raise DatasetError("unknown source class id {!r}; known: {}".format(
+                source_class_id, sorted(self.class_from_source_map))) from None
+
+    def get_source_class_id(self, class_id, source):
+        """Map an internal class ID to the corresponding class ID in the source dataset."""
+        info = self._info(self.class_info, class_id, "class")
+        if info["source"] != source:
+            raise DatasetError("class id {} belongs to source {!r}, not {!r}".format(
+                class_id, info["source"], source))
+        return info["id"]
+
+    def append_data(self, class_info, image_info):
+        """Does nothing (Matterport's version read keys that nothing ever set); kept so that
+        calls to it keep working."""
+
+    @property
+    def image_ids(self):
+        """int [num_images] internal image ids 0 .. num_images - 1 (set by prepare())."""
+        return self._image_ids
+
+    def source_image_link(self, image_id):
+        """Returns the path or URL to the image.
+        Override this to return a URL to the image if it's available online for easy
+        debugging.
+        """
+        return self._info(self.image_info, image_id, "image")["path"]
+
+    # ------------------------------------------------------------------ loading
+    def load_image(self, image_id):
+        """Load the specified image and return a [H,W,3] Numpy array.
+
+        Returns: uint8 [height, width, 3] RGB. Grayscale images are converted to RGB, an alpha
+        channel is dropped, 16-bit (and other unsigned integer or [0, 1] float) images are scaled
+        to 0..255 with skimage.util.img_as_ubyte (uint16: value // 256).
+
+        Always RGB: for grayscale or RGB-D input (IMAGE_CHANNEL_COUNT 1 or 4) override this
+        method, as with Matterport.
+        Raises DatasetError naming the image id and path when the file is missing, does not
+        decode, or has an unsupported layout.
+        """
+        info = self._info(self.image_info, image_id, "image")
+        path = info["path"]
+
+        def fail(reason):
+            return DatasetError("cannot load image {} (path {!r}): {}".format(
+                image_id, path, reason))
+
+        if path is None:
+            raise fail("it has no path; override load_image() to generate it")
+        try:
+            image = skimage.io.imread(path)
+        except Exception as e:
+            raise fail("{}: {}".format(type(e).__name__, e)) from e
+        if image.ndim == 3 and image.shape[-1] in (1, 2):
+            image = image[..., 0]                           # gray, or gray + alpha
+        if image.ndim == 2:
+            image = skimage.color.gray2rgb(image)
+        if image.ndim != 3 or image.shape[-1] not in (3, 4):
+            raise fail("expected a [height, width, 1-4 channels] image, got shape {}".format(
+                image.shape))
+        # If has an alpha channel, remove it for consistency
+        image = image[..., :3]
+        if image.dtype != np.uint8:
+            try:
+                image = skimage.util.img_as_ubyte(image)
+            except ValueError as e:
+                raise fail("cannot convert its {} pixels to uint8: {}".format(
+                    image.dtype, e)) from e
+        return np.ascontiguousarray(image)
+
+    def load_mask(self, image_id):
+        """Load instance masks for the given image.
+
+        Different datasets use different ways to store masks. Override this method to load
+        instance masks and return them in the form of an array of binary masks of shape
+        [height, width, instances].
+
+        Returns:
+            masks: A bool array of shape [height, width, instance count] with a binary mask per
+                instance.
+            class_ids: a 1D int32 array of class IDs of the instance masks.
+
+        This default logs a warning and returns no instances: bool [H, W, 0] and int32 [0]
+        (Matterport returned a [0, 0, 0] float array). H, W come from the image info "height"
+        and "width" when given, else from load_image.
+        """
+        # Override this function to load a mask from your dataset.
+        # Otherwise, it returns an empty mask.
+        logger.warning("You are using the default load_mask(), maybe you need to define your own "
+                       "one.")
+        info = self._info(self.image_info, image_id, "image")
+        if "height" in info and "width" in info:
+            height, width = int(info["height"]), int(info["width"])
+        else:
+            height, width = self.load_image(image_id).shape[:2]
+        mask = np.zeros([height, width, 0], dtype=bool)
+        class_ids = np.empty([0], np.int32)
+        return mask, class_ids
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _info(infos, index, kind):
+        """infos[index], with a DatasetError for a non-integer or out-of-range id."""
+        if isinstance(index, (bool, np.bool_)) or not isinstance(index, numbers.Integral):
+            raise DatasetError("{} id must be an integer index, got {!r}".format(kind, index))
+        if not 0 <= index < len(infos):
+            raise DatasetError("{} id {} is out of range: the dataset has {} {}s".format(
+                kind, index, len(infos), kind))
+        return infos[index]
+
+
+def _check_source(source):
+    """ValueError unless source is a str without "." (the "source.id" keys use the dot)."""
+    if not isinstance(source, str):
+        raise DatasetError("source must be a str, got {!r}".format(source))
+    if "." in source:
+        raise DatasetError("source {!r} must not contain a dot ('source.id' keys use it)".format(
+            source))
+
+
+def _is_zero(class_id):
+    """Whether class_id is the number 0 (also as a NumPy integer)."""
+    return isinstance(class_id, numbers.Number) and not isinstance(class_id, bool) \
+        and class_id == 0

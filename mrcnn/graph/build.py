@@ -1,0 +1,191 @@
+"""Wire the Mask R-CNN graph for training or inference. The only graph code that reads ``Config``.
+
+Inputs (names are API; the data pipeline feeds them by name):
+    training:  input_image [B, H, W, C] molded float32, input_image_meta [B, 12 + NUM_CLASSES],
+               input_rpn_match [B, anchors, 1] int32, input_rpn_bbox [B, RPN_TRAIN_ANCHORS_PER_IMAGE, 4],
+               input_gt_class_ids [B, MAX_GT_INSTANCES] int32, input_gt_boxes [B, MAX_GT_INSTANCES, 4]
+               in pixels, input_gt_masks [B, h, w, MAX_GT_INSTANCES] bool (mini-masks when
+               USE_MINI_MASK), and input_roi [B, POST_NMS_ROIS_TRAINING, 4] pixels when not USE_RPN_ROIS.
+    inference: input_image, input_image_meta, input_anchors [B, anchors, 4] normalized.
+Outputs, in Matterport's order:
+    training:  rpn_class_logits, rpn_class, rpn_bbox, mrcnn_class_logits, mrcnn_class, mrcnn_bbox,
+               mrcnn_mask, ROI (rpn_rois), output_rois, then the five losses (float32 scalars)
+               rpn_class_loss, rpn_bbox_loss, mrcnn_class_loss, mrcnn_bbox_loss, mrcnn_mask_loss.
+    inference: mrcnn_detection [B, DETECTION_MAX_INSTANCES, 6], mrcnn_class, mrcnn_bbox, mrcnn_mask,
+               ROI, rpn_class, rpn_bbox.
+"""
+import keras
+import tensorflow as tf
+from keras import layers as KL
+
+from mrcnn.core.anchors import get_anchors
+from mrcnn.graph.fpn import fpn_graph
+from mrcnn.graph.heads import build_fpn_mask_graph, fpn_classifier_graph
+from mrcnn.graph.resnet import resnet_graph
+from mrcnn.graph.rpn import build_rpn_model
+from mrcnn.layers.anchors import AnchorsLayer
+from mrcnn.layers.detection import DetectionLayer
+from mrcnn.layers.detection_target import DetectionTargetLayer
+from mrcnn.layers.losses import LOSS_FUNCTIONS, LossLayer
+from mrcnn.layers.proposal import ProposalLayer
+from mrcnn.ops.boxes import norm_boxes_graph
+from mrcnn.ops.meta import parse_image_meta_graph
+
+LOSS_NAMES = tuple(LOSS_FUNCTIONS)
+"""Matterport's loss names, in its order."""
+
+
+@keras.saving.register_keras_serializable(package="mrcnn")
+class NormBoxes(KL.Layer):
+    """Pixel boxes [B, N, 4] -> normalized boxes, for the shape of the image it is given."""
+
+    def call(self, inputs):
+        boxes, image = inputs
+        return norm_boxes_graph(boxes, tf.shape(image)[1:3])
+
+
+@keras.saving.register_keras_serializable(package="mrcnn")
+class ActiveClassIds(KL.Layer):
+    """The active_class_ids part of image_meta: [B, NUM_CLASSES]."""
+
+    def call(self, image_meta):
+        return parse_image_meta_graph(image_meta)["active_class_ids"]
+
+
+@keras.saving.register_keras_serializable(package="mrcnn")
+class Identity(KL.Layer):
+    """Pass a tensor through under another name (``output_rois``)."""
+
+    def call(self, x):
+        return tf.identity(x)
+
+
+@keras.saving.register_keras_serializable(package="mrcnn")
+class BoxesOf(KL.Layer):
+    """The (y1, x1, y2, x2) columns of detection rows [B, N, 6] -> [B, N, 4]."""
+
+    def call(self, detections):
+        return detections[..., :4]
+
+
+def _backbone(input_image, config):
+    """C2..C5 from the configured backbone (a name, or Matterport's callable contract)."""
+    if callable(config.BACKBONE):
+        _, C2, C3, C4, C5 = config.BACKBONE(input_image, stage5=True, train_bn=config.TRAIN_BN)
+    else:
+        _, C2, C3, C4, C5 = resnet_graph(input_image, config.BACKBONE, stage5=True,
+                                         train_bn=config.TRAIN_BN)
+    return C2, C3, C4, C5
+
+
+def build_inputs(mode, config):
+    """The model's Input tensors as an ordered dict name -> KerasTensor."""
+    inputs = {
+        "input_image": keras.Input(shape=[None, None, config.IMAGE_CHANNEL_COUNT],
+                                   name="input_image"),
+        "input_image_meta": keras.Input(shape=[config.IMAGE_META_SIZE], name="input_image_meta"),
+    }
+    if mode == "training":
+        mask_hw = (list(config.MINI_MASK_SHAPE) if config.USE_MINI_MASK
+                   else [config.IMAGE_SHAPE[0], config.IMAGE_SHAPE[1]])
+        inputs.update({
+            "input_rpn_match": keras.Input(shape=[None, 1], name="input_rpn_match", dtype="int32"),
+            "input_rpn_bbox": keras.Input(shape=[None, 4], name="input_rpn_bbox"),
+            "input_gt_class_ids": keras.Input(shape=[None], name="input_gt_class_ids",
+                                              dtype="int32"),
+            "input_gt_boxes": keras.Input(shape=[None, 4], name="input_gt_boxes"),
+            "input_gt_masks": keras.Input(shape=mask_hw + [None], name="input_gt_masks",
+                                          dtype="bool"),
+        })
+        if not config.USE_RPN_ROIS:
+            inputs["input_roi"] = keras.Input(shape=[config.POST_NMS_ROIS_TRAINING, 4],
+                                              name="input_roi", dtype="int32")
+    else:
+        inputs["input_anchors"] = keras.Input(shape=[None, 4], name="input_anchors")
+    return inputs
+
+
+def build_graph(mode, config, model_class=keras.Model):
+    """Build the Mask R-CNN Keras model for ``mode`` ("training" or "inference").
+
+    ``model_class`` lets the training code use a ``keras.Model`` subclass with its own
+    ``train_step``; it is called as ``model_class(inputs=..., outputs=..., name="mask_rcnn")``.
+    """
+    if mode not in ("training", "inference"):
+        raise ValueError(f"mode must be 'training' or 'inference', not {mode!r}")
+    config.validate()
+    inputs = build_inputs(mode, config)
+    input_image = inputs["input_image"]
+    input_image_meta = inputs["input_image_meta"]
+
+    C2, C3, C4, C5 = _backbone(input_image, config)
+    P2, P3, P4, P5, P6 = fpn_graph(C2, C3, C4, C5, config.TOP_DOWN_PYRAMID_SIZE)
+    rpn_feature_maps = [P2, P3, P4, P5, P6]
+    mrcnn_feature_maps = [P2, P3, P4, P5]
+
+    if mode == "training":
+        anchors = get_anchors(config, config.IMAGE_SHAPE)
+        anchors = AnchorsLayer(anchors, name="anchors")(input_image)
+    else:
+        anchors = inputs["input_anchors"]
+
+    rpn = build_rpn_model(config.RPN_ANCHOR_STRIDE, len(config.RPN_ANCHOR_RATIOS),
+                          config.TOP_DOWN_PYRAMID_SIZE)
+    level_outputs = [rpn([p]) for p in rpn_feature_maps]
+    rpn_class_logits, rpn_class, rpn_bbox = [
+        KL.Concatenate(axis=1, name=name)([out[i] for out in level_outputs])
+        for i, name in enumerate(["rpn_class_logits", "rpn_class", "rpn_bbox"])]
+
+    proposal_count = (config.POST_NMS_ROIS_TRAINING if mode == "training"
+                      else config.POST_NMS_ROIS_INFERENCE)
+    rpn_rois = ProposalLayer(proposal_count=proposal_count, nms_threshold=config.RPN_NMS_THRESHOLD,
+                             rpn_bbox_std_dev=config.RPN_BBOX_STD_DEV,
+                             pre_nms_limit=config.PRE_NMS_LIMIT,
+                             name="ROI")([rpn_class, rpn_bbox, anchors])
+
+    if mode == "training":
+        active_class_ids = ActiveClassIds(name="active_class_ids")(input_image_meta)
+        gt_boxes = NormBoxes(name="norm_gt_boxes")([inputs["input_gt_boxes"], input_image])
+        if config.USE_RPN_ROIS:
+            target_rois = rpn_rois
+        else:
+            target_rois = NormBoxes(name="norm_input_roi")([inputs["input_roi"], input_image])
+        rois, target_class_ids, target_bbox, target_mask = DetectionTargetLayer(
+            train_rois_per_image=config.TRAIN_ROIS_PER_IMAGE,
+            roi_positive_ratio=config.ROI_POSITIVE_RATIO, bbox_std_dev=config.BBOX_STD_DEV,
+            mask_shape=config.MASK_SHAPE, use_mini_mask=config.USE_MINI_MASK,
+            name="proposal_targets")([target_rois, inputs["input_gt_class_ids"], gt_boxes,
+                                      inputs["input_gt_masks"]])
+        mrcnn_class_logits, mrcnn_class, mrcnn_bbox = fpn_classifier_graph(
+            rois, mrcnn_feature_maps, input_image_meta, config.POOL_SIZE, config.NUM_CLASSES,
+            train_bn=config.TRAIN_BN, fc_layers_size=config.FPN_CLASSIF_FC_LAYERS_SIZE)
+        mrcnn_mask = build_fpn_mask_graph(rois, mrcnn_feature_maps, input_image_meta,
+                                          config.MASK_POOL_SIZE, config.NUM_CLASSES,
+                                          train_bn=config.TRAIN_BN)
+        output_rois = Identity(name="output_rois")(rois)
+        loss_inputs = {
+            "rpn_class_loss": [inputs["input_rpn_match"], rpn_class_logits],
+            "rpn_bbox_loss": [inputs["input_rpn_bbox"], inputs["input_rpn_match"], rpn_bbox],
+            "mrcnn_class_loss": [target_class_ids, mrcnn_class_logits, active_class_ids],
+            "mrcnn_bbox_loss": [target_bbox, target_class_ids, mrcnn_bbox],
+            "mrcnn_mask_loss": [target_mask, target_class_ids, mrcnn_mask],
+        }
+        losses = [LossLayer(name)(loss_inputs[name]) for name in LOSS_NAMES]
+        outputs = [rpn_class_logits, rpn_class, rpn_bbox, mrcnn_class_logits, mrcnn_class,
+                   mrcnn_bbox, mrcnn_mask, rpn_rois, output_rois] + losses
+    else:
+        mrcnn_class_logits, mrcnn_class, mrcnn_bbox = fpn_classifier_graph(
+            rpn_rois, mrcnn_feature_maps, input_image_meta, config.POOL_SIZE, config.NUM_CLASSES,
+            train_bn=config.TRAIN_BN, fc_layers_size=config.FPN_CLASSIF_FC_LAYERS_SIZE)
+        detections = DetectionLayer(
+            bbox_std_dev=config.BBOX_STD_DEV, min_confidence=config.DETECTION_MIN_CONFIDENCE,
+            max_instances=config.DETECTION_MAX_INSTANCES,
+            nms_threshold=config.DETECTION_NMS_THRESHOLD,
+            name="mrcnn_detection")([rpn_rois, mrcnn_class, mrcnn_bbox, input_image_meta])
+        detection_boxes = BoxesOf(name="detection_boxes")(detections)
+        mrcnn_mask = build_fpn_mask_graph(detection_boxes, mrcnn_feature_maps, input_image_meta,
+                                          config.MASK_POOL_SIZE, config.NUM_CLASSES,
+                                          train_bn=config.TRAIN_BN)
+        outputs = [detections, mrcnn_class, mrcnn_bbox, mrcnn_mask, rpn_rois, rpn_class, rpn_bbox]
+
+    return model_class(inputs=list(inputs.values()), outputs=outputs, name="mask_rcnn")

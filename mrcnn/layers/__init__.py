@@ -1,0 +1,1 @@
+"""Keras layers of Mask R-CNN. Each takes explicit arguments and implements ``get_config``."""

@@ -1,0 +1,373 @@
+"""The ``MaskRCNN`` class: Matterport's facade over the graph, weights, inputs and outputs.
+
+Glossary: ``rois`` returned by :meth:`MaskRCNN.detect` are int32 pixel boxes (y1, x1, y2, x2) of the
+original image, y2/x2 exclusive; ``masks`` are full-size bool [H, W, N]; everything inside the
+graph is normalized and zero-padded (see :mod:`mrcnn.graph.build`).
+"""
+import datetime
+import logging
+import os
+import re
+from collections import OrderedDict
+
+import numpy as np
+
+from mrcnn.core.anchors import get_anchors
+from mrcnn.core.boxes import denorm_boxes, norm_boxes
+from mrcnn.core.images import mold_image, resize_image
+from mrcnn.core.masks import unmold_mask
+from mrcnn.core.meta import compose_image_meta
+
+logger = logging.getLogger("mrcnn")
+
+CHECKPOINT_PATTERN = re.compile(
+    r".*[/\\][\w-]+(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})[/\\]mask\_rcnn\_[\w-]+(\d{4})\.h5$")
+"""A checkpoint path ``.../<name>YYYYmmddTHHMM/mask_rcnn_<name>_<epoch>.h5`` (Matterport's)."""
+
+
+class MaskRCNN:
+    """Mask R-CNN for training or inference, with Matterport's interface.
+
+    mode: "training" or "inference"; config: a :class:`mrcnn.config.Config`; model_dir: where
+    training writes ``<name><YYYYmmddTHHMM>/`` log folders with checkpoints.
+    """
+
+    def __init__(self, mode, config, model_dir):
+        if mode not in ("training", "inference"):
+            raise ValueError(f"mode must be 'training' or 'inference', not {mode!r}")
+        self.mode = mode
+        self.config = config
+        self.model_dir = os.fspath(model_dir)
+        self.set_log_dir()
+        self.keras_model = self.build(mode=mode, config=config)
+
+    def build(self, mode, config):
+        """Build the Keras model of ``mode`` (see :func:`mrcnn.graph.build.build_graph`)."""
+        from mrcnn.graph.build import build_graph
+        return build_graph(mode, config)
+
+    # ----------------------------------------------------------------- logs and checkpoints
+    def set_log_dir(self, model_path=None):
+        """Set ``log_dir``, ``checkpoint_path`` and ``epoch``.
+
+        With ``model_path`` a checkpoint in Matterport's layout
+        (``.../<name>YYYYmmddTHHMM/mask_rcnn_<name>_<epoch>.h5``), training continues in that
+        folder from the epoch after the checkpoint's; otherwise a new folder stamped now.
+        """
+        self.epoch = 0
+        now = datetime.datetime.now()
+        if model_path:
+            m = CHECKPOINT_PATTERN.match(os.fspath(model_path).replace("\\", "/"))
+            if m:
+                now = datetime.datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)),
+                                        int(m.group(4)), int(m.group(5)))
+                # The file's number is the epoch it finished (1-based), so the next one to run
+                # is that number (0-based).
+                self.epoch = int(m.group(6))
+                logger.info("Re-starting from epoch %d", self.epoch)
+        self.log_dir = os.path.join(
+            self.model_dir, "{}{:%Y%m%dT%H%M}".format(self.config.NAME.lower(), now))
+        self.checkpoint_path = os.path.join(
+            self.log_dir, "mask_rcnn_{}_*epoch*.h5".format(self.config.NAME.lower()))
+        self.checkpoint_path = self.checkpoint_path.replace("*epoch*", "{epoch:04d}")
+
+    def find_last(self):
+        """Path of the last checkpoint of the last log folder of this config's NAME.
+
+        Raises FileNotFoundError (with errno ENOENT, as Matterport) when there is none.
+        """
+        import errno
+        key = self.config.NAME.lower()
+        dir_names = sorted(d for d in _listdir(self.model_dir)
+                           if d.startswith(key)
+                           and os.path.isdir(os.path.join(self.model_dir, d)))
+        if not dir_names:
+            raise FileNotFoundError(
+                errno.ENOENT, f"Could not find a model directory starting with {key!r} under",
+                self.model_dir)
+        for dir_name in reversed(dir_names):
+            folder = os.path.join(self.model_dir, dir_name)
+            checkpoints = sorted(f for f in os.listdir(folder)
+                                 if f.startswith("mask_rcnn") and f.endswith(".h5"))
+            if checkpoints:
+                return os.path.join(folder, checkpoints[-1])
+        raise FileNotFoundError(
+            errno.ENOENT, f"Could not find weight files (mask_rcnn*.h5) in the {key!r} folders of",
+            self.model_dir)
+
+    # -------------------------------------------------------------------------- weights
+    def load_weights(self, filepath, by_name=False, exclude=None):
+        """Load a Keras-2 layout ``.h5`` (Matterport's, a TF2 port's, or ours).
+
+        ``by_name=True`` matches layers by name (the usual way); ``exclude`` lists layers to skip,
+        e.g. ``["mrcnn_class_logits", "mrcnn_bbox_fc", "mrcnn_bbox", "mrcnn_mask"]`` to fine-tune
+        COCO weights on another number of classes. A shape mismatch raises
+        :class:`mrcnn.weights.WeightsFileError` naming each layer, with the ``exclude`` to pass.
+        Afterwards ``log_dir`` and ``epoch`` follow the file, so training resumes where it stopped.
+        """
+        from mrcnn.weights import load_weights
+        loaded = load_weights(self.keras_model, filepath, by_name=by_name, exclude=exclude)
+        logger.info("Loaded %d layers from %s", len(loaded), filepath)
+        self.set_log_dir(filepath)
+        return loaded
+
+    def save_weights(self, filepath):
+        """Write the weights in the by-name layout (loads into either mode and into Matterport)."""
+        from mrcnn.weights import save_weights
+        save_weights(self.keras_model, filepath)
+
+    def get_imagenet_weights(self):
+        """Path of the ImageNet ResNet50 weights, downloaded once to ~/.keras/models.
+
+        Raises :class:`mrcnn.download.DownloadError` with what to do by hand when offline.
+        """
+        from mrcnn.download import imagenet_weights_path
+        return imagenet_weights_path()
+
+    # ------------------------------------------------------------------------ trainable
+    def set_trainable(self, layer_regex, keras_model=None, indent=0, verbose=1):
+        """Make layers whose names fully match ``layer_regex`` trainable, and the others not.
+
+        Reaches into nested models (``rpn_model``) and TimeDistributed wrappers. BatchNorm layers
+        stay frozen when the config's TRAIN_BN is False.
+        """
+        if verbose > 0 and keras_model is None:
+            log("Selecting layers to train")
+        keras_model = keras_model or self.keras_model
+        for layer in keras_model.layers:
+            if hasattr(layer, "layers") and layer.__class__.__name__ in ("Model", "Functional"):
+                if verbose > 0:
+                    print("In model: ", layer.name)
+                self.set_trainable(layer_regex, keras_model=layer, indent=indent + 4,
+                                   verbose=verbose)
+                layer.trainable = any(sub.trainable for sub in layer.layers if sub.weights)
+                continue
+            if not layer.weights:
+                continue
+            trainable = bool(re.fullmatch(layer_regex, layer.name))
+            inner = getattr(layer, "layer", layer)   # TimeDistributed wraps its layer
+            if _is_batch_norm(inner) and self.config.TRAIN_BN is False:
+                trainable = False
+            inner.trainable = trainable
+            layer.trainable = trainable
+            if trainable and verbose > 0:
+                log("{}{:20}   ({})".format(" " * indent, layer.name, inner.__class__.__name__))
+
+    # --------------------------------------------------------------- inputs and outputs
+    def mold_inputs(self, images):
+        """Resize and normalize images for the network.
+
+        images: list of [H, W, C] arrays (may differ in size).
+        Returns molded_images [N, h, w, C] float32, image_metas [N, 12 + NUM_CLASSES],
+        windows [N, 4] (pixel window of the image inside the molded one).
+        """
+        molded_images, image_metas, windows = [], [], []
+        for image in images:
+            image = np.asarray(image)
+            if image.ndim != 3 or image.shape[-1] != self.config.IMAGE_CHANNEL_COUNT:
+                raise ValueError(
+                    f"detect() expects images of shape [H, W, {self.config.IMAGE_CHANNEL_COUNT}] "
+                    f"(IMAGE_CHANNEL_COUNT), got {image.shape}")
+            molded_image, window, scale, padding, crop = resize_image(
+                image, min_dim=self.config.IMAGE_MIN_DIM, min_scale=self.config.IMAGE_MIN_SCALE,
+                max_dim=self.config.IMAGE_MAX_DIM, mode=self.config.IMAGE_RESIZE_MODE)
+            molded_image = mold_image(molded_image, self.config)
+            image_meta = compose_image_meta(
+                0, image.shape, molded_image.shape, window, scale,
+                np.zeros([self.config.NUM_CLASSES], dtype=np.int32))
+            molded_images.append(molded_image)
+            windows.append(window)
+            image_metas.append(image_meta)
+        if not molded_images:
+            shape = tuple(self.config.IMAGE_SHAPE)
+            return (np.zeros((0,) + shape, np.float32),
+                    np.zeros((0, self.config.IMAGE_META_SIZE), np.float32),
+                    np.zeros((0, 4), np.int32))
+        return (np.stack(molded_images).astype(np.float32), np.stack(image_metas),
+                np.stack(windows))
+
+    def unmold_detections(self, detections, mrcnn_mask, original_image_shape, image_shape,
+                          window):
+        """Turn one image's padded network outputs into ``detect()`` results.
+
+        detections: [max_instances, 6] (y1, x1, y2, x2, class_id, score) normalized;
+        mrcnn_mask: [max_instances, h, w, num_classes]; original_image_shape: [H, W, C];
+        image_shape: [h, w, C] of the molded image; window: pixel window inside it.
+        Returns boxes int32 [N, 4] in original pixels, class_ids int32 [N], scores float32 [N],
+        masks bool [H, W, N].
+        """
+        zero_ix = np.where(detections[:, 4] == 0)[0]
+        n = zero_ix[0] if zero_ix.shape[0] > 0 else detections.shape[0]
+        boxes = detections[:n, :4]
+        class_ids = detections[:n, 4].astype(np.int32)
+        scores = detections[:n, 5].astype(np.float32)
+        masks = mrcnn_mask[np.arange(n), :, :, class_ids]
+
+        # Boxes from normalized coordinates of the molded image to pixels of the original one.
+        wy1, wx1, wy2, wx2 = norm_boxes(np.asarray(window), image_shape[:2])
+        shift = np.array([wy1, wx1, wy1, wx1])
+        scale = np.array([wy2 - wy1, wx2 - wx1, wy2 - wy1, wx2 - wx1])
+        boxes = denorm_boxes(np.divide(boxes - shift, scale), original_image_shape[:2])
+
+        # Boxes squeezed to nothing by the window clip are dropped.
+        keep = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) > 0
+        boxes, class_ids, scores, masks = boxes[keep], class_ids[keep], scores[keep], masks[keep]
+
+        height, width = original_image_shape[:2]
+        full_masks = [unmold_mask(masks[i], boxes[i], original_image_shape)
+                      for i in range(boxes.shape[0])]
+        full_masks = (np.stack(full_masks, axis=-1) if full_masks
+                      else np.zeros((height, width, 0), dtype=bool))
+        return boxes.astype(np.int32), class_ids, scores, full_masks
+
+    def get_anchors(self, image_shape):
+        """Normalized anchors [N, 4] for a molded image of ``image_shape`` (cached).
+
+        As Matterport, the pixel anchors of the last call stay in ``self.anchors`` for notebooks.
+        """
+        anchors = get_anchors(self.config, image_shape)
+        self.anchors = denorm_boxes(anchors, image_shape[:2])
+        return anchors
+
+    # ------------------------------------------------------------------------ detection
+    def detect(self, images, verbose=0):
+        """Detect instances in any number of images (run in batches of BATCH_SIZE).
+
+        images: list of [H, W, C] uint8 arrays (sizes may differ).
+        Returns one dict per image: ``rois`` int32 [N, 4] (y1, x1, y2, x2) in original pixels,
+        ``class_ids`` int32 [N], ``scores`` float32 [N], ``masks`` bool [H, W, N].
+        """
+        self._require_inference("detect")
+        images = list(images)
+        if verbose:
+            log(f"Processing {len(images)} images")
+        molded_images, image_metas, windows = self.mold_inputs(images)
+        detections, mrcnn_mask = self._run_detection(molded_images, image_metas)
+        results = []
+        for i, image in enumerate(images):
+            rois, class_ids, scores, masks = self.unmold_detections(
+                detections[i], mrcnn_mask[i], np.asarray(image).shape, molded_images[i].shape,
+                windows[i])
+            results.append({"rois": rois, "class_ids": class_ids, "scores": scores,
+                            "masks": masks})
+        return results
+
+    def detect_molded(self, molded_images, image_metas, verbose=0):
+        """Detect on images already molded (as :func:`mrcnn.model.load_image_gt` + mold_image).
+
+        Returns the same dicts as :meth:`detect`, in the coordinates of the images before molding
+        as recorded in ``image_metas``.
+        """
+        self._require_inference("detect_molded")
+        molded_images = np.asarray(molded_images, dtype=np.float32)
+        image_metas = np.asarray(image_metas)
+        detections, mrcnn_mask = self._run_detection(molded_images, image_metas)
+        results = []
+        for i in range(molded_images.shape[0]):
+            window = image_metas[i, 7:11]
+            original_shape = tuple(int(v) for v in image_metas[i, 1:4])
+            rois, class_ids, scores, masks = self.unmold_detections(
+                detections[i], mrcnn_mask[i], original_shape, molded_images[i].shape, window)
+            results.append({"rois": rois, "class_ids": class_ids, "scores": scores,
+                            "masks": masks})
+        return results
+
+    def _run_detection(self, molded_images, image_metas):
+        """Run the inference graph in batches; returns detections and masks as NumPy arrays."""
+        n = molded_images.shape[0]
+        max_instances = self.config.DETECTION_MAX_INSTANCES
+        mask_hw = tuple(self.config.MASK_SHAPE)
+        if n == 0:
+            return (np.zeros((0, max_instances, 6), np.float32),
+                    np.zeros((0, max_instances) + mask_hw + (self.config.NUM_CLASSES,),
+                             np.float32))
+        detections, masks = [None] * n, [None] * n
+        # Images of one molded shape share anchors and run together.
+        shapes = OrderedDict()
+        for i in range(n):
+            shapes.setdefault(molded_images[i].shape, []).append(i)
+        batch_size = max(1, self.config.BATCH_SIZE)
+        for shape, indices in shapes.items():
+            anchors = self.get_anchors(shape)
+            for start in range(0, len(indices), batch_size):
+                ids = indices[start:start + batch_size]
+                batch_anchors = np.broadcast_to(anchors, (len(ids),) + anchors.shape)
+                outputs = self.keras_model.predict_on_batch(
+                    [molded_images[ids], image_metas[ids].astype(np.float32),
+                     np.ascontiguousarray(batch_anchors)])
+                for j, i in enumerate(ids):
+                    detections[i] = np.asarray(outputs[0][j])
+                    masks[i] = np.asarray(outputs[3][j])
+        return np.stack(detections), np.stack(masks)
+
+    def _require_inference(self, what):
+        if self.mode != "inference":
+            raise RuntimeError(f"{what}() needs a model built with mode='inference', "
+                               f"this one is {self.mode!r}")
+
+    # ------------------------------------------------------------------------ inspection
+    def run_graph(self, images, outputs, image_metas=None):
+        """Run the inference graph on ``images`` and return the named intermediate tensors.
+
+        outputs: list of (name, tensor) with tensors of this model, e.g.
+        ``[("proposals", model.keras_model.get_layer("ROI").output)]``.
+        Returns an OrderedDict name -> NumPy array (batch first).
+        """
+        import keras
+        self._require_inference("run_graph")
+        names = [name for name, _ in outputs]
+        tensors = [tensor for _, tensor in outputs]
+        probe = keras.Model(inputs=self.keras_model.inputs, outputs=tensors)
+        molded_images, metas, _ = self.mold_inputs(images)
+        if image_metas is not None:
+            metas = np.asarray(image_metas)
+        anchors = self.get_anchors(molded_images[0].shape)
+        anchors = np.broadcast_to(anchors, (molded_images.shape[0],) + anchors.shape)
+        values = probe.predict_on_batch([molded_images, metas.astype(np.float32),
+                                         np.ascontiguousarray(anchors)])
+        if len(tensors) == 1:
+            values = [values]
+        result = OrderedDict()
+        for name, value in zip(names, values):
+            result[name] = np.asarray(value)
+        for name, value in result.items():
+            log(name, value)
+        return result
+
+    def ancestor(self, tensor, name, checked=None):
+        """Matterport's helper kept for old notebooks: the layer named ``name`` if it produced
+        ``tensor`` (Keras 3 tensors keep their history in ``_keras_history``)."""
+        layer = tensor._keras_history[0]
+        return layer if layer.name == name else None
+
+    def get_trainable_layers(self):
+        """Layers with weights, TimeDistributed wrappers resolved to their inner layer."""
+        layers = []
+        for layer in self.keras_model.layers:
+            inner = getattr(layer, "layer", layer)
+            if layer.weights:
+                layers.append(inner)
+        return layers
+
+
+def _is_batch_norm(layer):
+    import keras
+    return isinstance(layer, keras.layers.BatchNormalization)
+
+
+def _listdir(path):
+    return os.listdir(path) if os.path.isdir(path) else []
+
+
+def log(text, array=None):
+    """Print a text and, optionally, an array's shape, min, max and dtype (Matterport's ``log``)."""
+    if array is not None:
+        text = text.ljust(25)
+        array = np.asarray(array)
+        if array.size:
+            text += "shape: {:20}  min: {:10.5f}  max: {:10.5f}  {}".format(
+                str(array.shape), float(array.min()), float(array.max()), array.dtype)
+        else:
+            text += "shape: {:20}  min: {:10}  max: {:10}  {}".format(
+                str(array.shape), "", "", array.dtype)
+    print(text)

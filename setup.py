@@ -1,0 +1,35 @@
+"""Install mrcnn: Mask R-CNN instance segmentation for Keras 3 on TensorFlow 2."""
+from setuptools import find_packages, setup
+
+setup(
+    name="mrcnn",
+    version="3.0.0.dev0",
+    description="Mask R-CNN instance segmentation for Keras 3 / TensorFlow 2, "
+                "compatible with Matterport's Mask_RCNN API and weights",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["mrcnn", "mrcnn.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow>=2.16,<2.22",
+        "keras>=3.5,<3.16",
+        "numpy>=2,<3",
+        "scikit-image>=0.22",
+        "h5py>=3.10",
+        "matplotlib>=3.8",
+        "pycocotools>=2.0.8",
+        "albumentations>=2,<3",
+        "pyyaml>=6",
+    ],
+    extras_require={
+        # Matterport's imgaug augmenters. imgaug 0.4.0 does not import with NumPy 2;
+        # the maintained fork "imaug" imports as `imgaug`.
+        "imgaug": ["imaug"],
+        "test": ["pytest>=8", "pytest-xdist>=3"],
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "License :: OSI Approved :: MIT License",
+        "Topic :: Scientific/Engineering :: Image Recognition",
+    ],
+)

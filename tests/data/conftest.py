@@ -1,0 +1,97 @@
+"""Fixtures for the data pipeline tests: a tiny config and an in-memory dataset.
+
+Images are tiny (32-64 px); an instance is drawn as a bright (200) rectangle on a dark (10)
+background, so image and mask alignment can be checked pixel by pixel.
+"""
+import types
+
+import numpy as np
+import pytest
+
+from mrcnn.config import Config
+from mrcnn.datasets.base import Dataset
+
+BRIGHT = 200
+DARK = 10
+
+
+class TinyConfig(Config):
+    NAME = "tiny"
+    NUM_CLASSES = 1 + 2
+    GPU_COUNT = 1
+    IMAGES_PER_GPU = 2
+    IMAGE_MIN_DIM = 64
+    IMAGE_MAX_DIM = 64
+    RPN_ANCHOR_SCALES = (8, 16, 32, 64, 128)
+    RPN_TRAIN_ANCHORS_PER_IMAGE = 32
+    MINI_MASK_SHAPE = (16, 16)
+    MAX_GT_INSTANCES = 4
+    TRAIN_ROIS_PER_IMAGE = 8
+
+
+class ArrayDataset(Dataset):
+    """Images and masks held in memory (image_info "image", "mask", "class_ids")."""
+
+    def add_array(self, image, mask, class_ids, source="toy"):
+        self.add_image(source, image_id=len(self.image_info), path=None,
+                       image=image, mask=mask, class_ids=class_ids)
+
+    def load_image(self, image_id):
+        return self.image_info[image_id]["image"]
+
+    def load_mask(self, image_id):
+        info = self.image_info[image_id]
+        return info["mask"], info["class_ids"]
+
+    def image_reference(self, image_id):
+        return "toy://{}".format(image_id)
+
+
+def boxes_image(height, width, boxes, class_ids=None):
+    """A DARK uint8 RGB image with a BRIGHT rectangle per box, and the matching masks.
+
+    boxes: [(y1, x1, y2, x2)] pixel boxes, y2/x2 exclusive.
+    Returns: (image uint8 [H, W, 3], mask bool [H, W, N], class_ids int32 [N]).
+    """
+    image = np.full((height, width, 3), DARK, dtype=np.uint8)
+    mask = np.zeros((height, width, len(boxes)), dtype=bool)
+    for i, (y1, x1, y2, x2) in enumerate(boxes):
+        image[y1:y2, x1:x2] = BRIGHT
+        mask[y1:y2, x1:x2, i] = True
+    if class_ids is None:
+        class_ids = [1] * len(boxes)
+    return image, mask, np.array(class_ids, dtype=np.int32)
+
+
+def assert_aligned(image, mask):
+    """The bright pixels of image are exactly the pixels of the union of the masks."""
+    bright = image[:, :, 0] > (BRIGHT + DARK) // 2
+    np.testing.assert_array_equal(bright, mask.any(axis=2))
+
+
+@pytest.fixture
+def config():
+    return TinyConfig()
+
+
+@pytest.fixture
+def make_dataset():
+    """make_dataset([(image, mask, class_ids), ...], source="toy") -> prepared ArrayDataset
+    with classes toy.1 "a", toy.2 "b" (internal ids 1, 2)."""
+    def make(items, source="toy"):
+        dataset = ArrayDataset()
+        dataset.add_class("toy", 1, "a")
+        dataset.add_class("toy", 2, "b")
+        for image, mask, class_ids in items:
+            dataset.add_array(image, mask, class_ids, source=source)
+        dataset.prepare()
+        return dataset
+    return make
+
+
+@pytest.fixture
+def helpers():
+    """The helpers of this module, for tests that build images by hand."""
+    return types.SimpleNamespace(boxes_image=boxes_image, assert_aligned=assert_aligned,
+                                 ArrayDataset=ArrayDataset, TinyConfig=TinyConfig,
+                                 BRIGHT=BRIGHT, DARK=DARK)
