@@ -13,6 +13,7 @@ setup(
     install_requires=[
         "tensorflow>=2.16,<2.22",
         "keras>=3.5,<3.16",
+        "tensorboard>=2.16",
         "numpy>=2,<3",
         "scikit-image>=0.22",
         "h5py>=3.10",

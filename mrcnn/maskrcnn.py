@@ -42,8 +42,19 @@ class MaskRCNN:
         self.keras_model = self.build(mode=mode, config=config)
 
     def build(self, mode, config):
-        """Build the Keras model of ``mode`` (see :func:`mrcnn.graph.build.build_graph`)."""
+        """Build the Keras model of ``mode`` (see :func:`mrcnn.graph.build.build_graph`).
+
+        The training graph is a :class:`~mrcnn.training.train_model.MaskRCNNTrainModel`, whose
+        ``train_step`` adds the five losses and the weight decay.
+        """
+        import functools
+
         from mrcnn.graph.build import build_graph
+        if mode == "training":
+            from mrcnn.training.train_model import MaskRCNNTrainModel
+            model_class = functools.partial(MaskRCNNTrainModel, loss_weights=config.LOSS_WEIGHTS,
+                                            weight_decay=config.WEIGHT_DECAY)
+            return build_graph(mode, config, model_class=model_class)
         return build_graph(mode, config)
 
     # ----------------------------------------------------------------- logs and checkpoints
@@ -129,29 +140,26 @@ class MaskRCNN:
         """Make layers whose names fully match ``layer_regex`` trainable, and the others not.
 
         Reaches into nested models (``rpn_model``) and TimeDistributed wrappers. BatchNorm layers
-        stay frozen when the config's TRAIN_BN is False.
+        stay frozen when the config's TRAIN_BN is False. (``layer_regex`` may also be a preset:
+        "heads", "3+", "4+", "5+", "all".)
         """
-        if verbose > 0 and keras_model is None:
+        from mrcnn.training.presets import layer_regex as regex_of, set_trainable
+        if verbose > 0:
             log("Selecting layers to train")
-        keras_model = keras_model or self.keras_model
-        for layer in keras_model.layers:
-            if hasattr(layer, "layers") and layer.__class__.__name__ in ("Model", "Functional"):
-                if verbose > 0:
-                    print("In model: ", layer.name)
-                self.set_trainable(layer_regex, keras_model=layer, indent=indent + 4,
-                                   verbose=verbose)
-                layer.trainable = any(sub.trainable for sub in layer.layers if sub.weights)
-                continue
-            if not layer.weights:
-                continue
-            trainable = bool(re.fullmatch(layer_regex, layer.name))
-            inner = getattr(layer, "layer", layer)   # TimeDistributed wraps its layer
-            if _is_batch_norm(inner) and self.config.TRAIN_BN is False:
-                trainable = False
-            inner.trainable = trainable
-            layer.trainable = trainable
-            if trainable and verbose > 0:
-                log("{}{:20}   ({})".format(" " * indent, layer.name, inner.__class__.__name__))
+        return set_trainable(keras_model or self.keras_model, regex_of(layer_regex),
+                             train_bn=self.config.TRAIN_BN, verbose=verbose, indent=indent)
+
+    def train(self, train_dataset, val_dataset, learning_rate, epochs, layers,
+              augmentation=None, custom_callbacks=None, no_augmentation_sources=None, **kwargs):
+        """Train up to epoch ``epochs`` (cumulative), the ``layers`` preset or regex only.
+
+        Matterport's signature; see :func:`mrcnn.training.train.train` for the details and the
+        extra keywords (``workers``, ``seed``, ``verbose``). Returns the Keras History.
+        """
+        from mrcnn.training.train import train
+        return train(self, train_dataset, val_dataset, learning_rate, epochs, layers,
+                     augmentation=augmentation, custom_callbacks=custom_callbacks,
+                     no_augmentation_sources=no_augmentation_sources, **kwargs)
 
     # --------------------------------------------------------------- inputs and outputs
     def mold_inputs(self, images):
@@ -348,11 +356,6 @@ class MaskRCNN:
             if layer.weights:
                 layers.append(inner)
         return layers
-
-
-def _is_batch_norm(layer):
-    import keras
-    return isinstance(layer, keras.layers.BatchNormalization)
 
 
 def _listdir(path):

@@ -31,3 +31,39 @@ def tiny_config(**overrides):
     for key, value in overrides.items():
         setattr(TinyConfig, key, value)
     return TinyConfig()
+
+
+def rectangles_dataset(count=4, size=64, empty_ids=(), seed=0):
+    """A prepared in-memory Dataset of bright rectangles (classes 1..3) on a dark background.
+
+    Images listed in ``empty_ids`` have no instances.
+    """
+    import numpy as np
+
+    from mrcnn.datasets.base import Dataset
+
+    class Rectangles(Dataset):
+        def load_image(self, image_id):
+            return self.image_info[image_id]["image"]
+
+        def load_mask(self, image_id):
+            info = self.image_info[image_id]
+            return info["mask"], info["class_ids"]
+
+    rng = np.random.default_rng(seed)
+    dataset = Rectangles()
+    for class_id, name in enumerate(["a", "b", "c"], start=1):
+        dataset.add_class("rect", class_id, name)
+    for i in range(count):
+        image = np.full((size, size, 3), 20, np.uint8)
+        n = 0 if i in empty_ids else int(rng.integers(1, 3))
+        mask = np.zeros((size, size, n), bool)
+        class_ids = rng.integers(1, 4, n).astype(np.int32)
+        for k in range(n):
+            y, x = rng.integers(4, size // 2, 2)
+            h, w = rng.integers(12, size // 2, 2)
+            mask[y:y + h, x:x + w, k] = True
+            image[mask[..., k]] = 60 * class_ids[k] + 40
+        dataset.add_image("rect", i, None, image=image, mask=mask, class_ids=class_ids)
+    dataset.prepare()
+    return dataset

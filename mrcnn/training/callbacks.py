@@ -1,0 +1,55 @@
+"""Callbacks of ``MaskRCNN.train``: by-name checkpoints written atomically, and a NaN guard."""
+import math
+
+import keras
+
+from mrcnn.weights import save_weights
+
+
+class CheckpointCallback(keras.callbacks.Callback):
+    """Save the weights after every epoch to ``checkpoint_path.format(epoch=n)`` (n 1-based).
+
+    Files are Matterport's by-name HDF5 layout (they load into the training and the inference
+    graph), written to a temporary file and renamed, so ``find_last`` never sees a partial file.
+    ``enabled=False`` (non-chief workers) writes nothing.
+    """
+
+    def __init__(self, checkpoint_path, enabled=True):
+        super().__init__()
+        self.checkpoint_path = checkpoint_path
+        self.enabled = enabled
+        self.saved = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.enabled:
+            return
+        path = self.checkpoint_path.format(epoch=epoch + 1)
+        save_weights(self.model, path)
+        self.saved.append(path)
+
+
+class TrainingDivergedError(FloatingPointError):
+    """A loss became NaN or infinite during training."""
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Stop training with a message naming the epoch, the step and every loss when one is not
+    finite. (Keras' TerminateOnNaN only says "Batch N: Invalid loss".)"""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        values = {k: float(v) for k, v in logs.items() if k.endswith("loss")}
+        if any(not math.isfinite(v) for v in values.values()):
+            self.model.stop_training = True
+            text = ", ".join(f"{k}={v:.4g}" for k, v in values.items())
+            raise TrainingDivergedError(
+                f"Training diverged at epoch {self.epoch + 1}, step {batch + 1}: {text}. "
+                f"Lower the learning rate, check the ground truth of the images in this batch "
+                f"(boxes, masks), or lower GRADIENT_CLIP_NORM.")

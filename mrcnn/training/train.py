@@ -1,0 +1,92 @@
+"""``MaskRCNN.train``: Matterport's training entry point on Keras 3 ``fit()``.
+
+Epochs are cumulative as in Matterport: ``train(..., epochs=40)`` after a model at epoch 20 runs
+epochs 21..40. Checkpoints go to ``model.log_dir`` as ``mask_rcnn_<name>_<epoch:04d>.h5``.
+"""
+import logging
+import os
+
+import keras
+
+from mrcnn.data.pipeline import DataSequence
+from mrcnn.training.callbacks import CheckpointCallback, StopOnNaN
+from mrcnn.training.presets import layer_regex, set_trainable
+
+logger = logging.getLogger("mrcnn")
+
+
+def default_workers():
+    """Data-loading threads: enough to keep a CPU or GPU step fed, at most 4."""
+    return max(1, min(4, (os.cpu_count() or 1)))
+
+
+def make_optimizer(config, learning_rate, momentum):
+    """Matterport's SGD: momentum and per-gradient norm clipping (``GRADIENT_CLIP_NORM``)."""
+    return keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum,
+                                clipnorm=config.GRADIENT_CLIP_NORM)
+
+
+def train(model, train_dataset, val_dataset, learning_rate, epochs, layers, augmentation=None,
+          custom_callbacks=None, no_augmentation_sources=None, workers=None, seed=None,
+          verbose=1):
+    """Train ``model`` (a training-mode :class:`~mrcnn.maskrcnn.MaskRCNN`) up to epoch ``epochs``.
+
+    layers: a preset of :data:`~mrcnn.training.presets.LAYER_REGEX` ("heads", "3+", "4+", "5+",
+        "all") or a regex of layer names.
+    augmentation: an imgaug augmenter, an albumentations Compose, or a callable
+        ``(image, masks) -> (image, masks)``; no_augmentation_sources: sources never augmented.
+    custom_callbacks: extra Keras callbacks. workers: data-loading threads (default up to 4).
+    seed: makes the data order and augmentation reproducible.
+    Returns the Keras ``History``.
+    """
+    if model.mode != "training":
+        raise RuntimeError("train() needs a model built with mode='training', "
+                           f"this one is {model.mode!r}")
+    config = model.config
+    regex = layer_regex(layers)
+    for name, dataset in (("train_dataset", train_dataset), ("val_dataset", val_dataset)):
+        if dataset is not None and not len(getattr(dataset, "image_ids", [])):
+            raise ValueError(f"{name} has no images (did you call {name}.prepare()?)")
+    workers = default_workers() if workers is None else int(workers)
+    random_rois = 0 if config.USE_RPN_ROIS else config.POST_NMS_ROIS_TRAINING
+
+    train_data = DataSequence(
+        train_dataset, config, shuffle=True, augmentation=augmentation, random_rois=random_rois,
+        batch_size=config.BATCH_SIZE, no_augmentation_sources=no_augmentation_sources,
+        seed=seed, workers=workers, steps=config.STEPS_PER_EPOCH)
+    val_data = None
+    if val_dataset is not None and config.VALIDATION_STEPS:
+        val_data = DataSequence(
+            val_dataset, config, shuffle=True, random_rois=random_rois,
+            batch_size=config.BATCH_SIZE, seed=seed, workers=workers,
+            steps=config.VALIDATION_STEPS)
+
+    if verbose:
+        print(f"\nStarting at epoch {model.epoch}. LR={learning_rate}\n")
+        print(f"Checkpoint Path: {model.checkpoint_path}")
+    trained = set_trainable(model.keras_model, regex, train_bn=config.TRAIN_BN,
+                            verbose=1 if verbose > 1 else 0)
+    if not trained:
+        raise ValueError(f"layers={layers!r} matches no layer with weights")
+    model.keras_model.compile(
+        optimizer=make_optimizer(config, learning_rate, config.LEARNING_MOMENTUM),
+        jit_compile=False)   # CropAndResize and tf.random.shuffle do not compile with XLA
+
+    os.makedirs(model.log_dir, exist_ok=True)
+    callbacks = [
+        keras.callbacks.TensorBoard(log_dir=model.log_dir, histogram_freq=0, write_graph=False),
+        CheckpointCallback(model.checkpoint_path),
+        StopOnNaN(),
+    ] + list(custom_callbacks or [])
+
+    if model.epoch >= epochs:
+        logger.warning("Model is at epoch %d already; train(epochs=%d) has nothing to do "
+                       "(epochs is the cumulative target, as in Matterport).", model.epoch, epochs)
+        return None
+    history = model.keras_model.fit(
+        train_data, initial_epoch=model.epoch, epochs=epochs,
+        steps_per_epoch=config.STEPS_PER_EPOCH, validation_data=val_data,
+        validation_steps=config.VALIDATION_STEPS if val_data is not None else None,
+        callbacks=callbacks, verbose=verbose)
+    model.epoch = max(model.epoch, epochs)
+    return history
