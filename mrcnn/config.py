@@ -36,6 +36,7 @@ from collections.abc import Mapping
 import numpy as np
 import yaml
 
+from mrcnn.core.anchors import RESNET_BACKBONES
 from mrcnn.core.images import RESIZE_MODES
 from mrcnn.core.meta import image_meta_size
 
@@ -43,7 +44,7 @@ __all__ = ["Config", "ConfigError", "BACKBONES", "MIXED_PRECISION_POLICIES",
            "LOSS_NAMES", "COMPUTED_ATTRIBUTES"]
 
 #: Backbone names the model builds; ``BACKBONE`` may also be a callable (see ``Config.BACKBONE``).
-BACKBONES = ("resnet50", "resnet101")
+BACKBONES = RESNET_BACKBONES
 #: Valid ``MIXED_PRECISION`` values (``None`` is plain float32).
 MIXED_PRECISION_POLICIES = (None, "mixed_float16", "mixed_bfloat16")
 #: The five losses of Mask R-CNN, the keys of ``LOSS_WEIGHTS``.
@@ -83,8 +84,9 @@ class Config(object):
     # but slow training down.
     VALIDATION_STEPS = 50
 
-    # Backbone network: "resnet50" or "resnet101". May also be a callable with the signature of
-    # the ResNet graph function (input_image, stage5=..., train_bn=...) -> [C1, C2, C3, C4, C5];
+    # Backbone network: "resnet50" or "resnet101" (Matterport's; ImageNet/COCO weights exist), or
+    # "resnet18" / "resnet34" (basic blocks, lighter, for training from scratch). May also be a
+    # callable with the signature of the ResNet graph function (input_image, stage5=..., train_bn=...) -> [C1, C2, C3, C4, C5];
     # then COMPUTE_BACKBONE_SHAPE must be given too.
     BACKBONE = "resnet101"
 

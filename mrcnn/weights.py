@@ -41,6 +41,19 @@ def read_weights(filepath):
     Layers without weights are left out. Raises WeightsFileError for a missing file, a file that is
     not HDF5, or one without the Keras layout.
     """
+    return _read_layers(filepath, lambda dataset: np.asarray(dataset))
+
+
+def read_weight_shapes(filepath):
+    """``{layer_name: [shape, ...]}`` of a by-name weights file, without reading the arrays.
+
+    Same layout rules and errors as :func:`read_weights`.
+    """
+    return _read_layers(filepath, lambda dataset: tuple(dataset.shape))
+
+
+def _read_layers(filepath, read):
+    """``{layer_name: [read(dataset), ...]}`` of the layers with weights of a by-name file."""
     filepath = os.fspath(filepath)
     if not os.path.exists(filepath):
         raise WeightsFileError(f"Weights file not found: {filepath}")
@@ -64,7 +77,7 @@ def read_weights(filepath):
             group = root[name]
             weight_names = _strings(group.attrs.get("weight_names", []))
             if weight_names:
-                result[name] = [np.asarray(group[w]) for w in weight_names]
+                result[name] = [read(group[w]) for w in weight_names]
     if not result:
         raise WeightsFileError(f"{filepath} holds no weights (every layer in it is empty).")
     return result
@@ -125,6 +138,31 @@ def check_weights(keras_model, file_weights, filepath, by_name=True, exclude=Non
 
 def _shapes(shapes):
     return "[" + ", ".join("x".join(str(d) for d in s) if s else "scalar" for s in shapes) + "]"
+
+
+def layers_to_exclude(filepath, model):
+    """Names of the layers whose weights in ``filepath`` have other shapes than in ``model``.
+
+    The "trim" step of fine-tuning: pass the result as ``exclude`` to load a COCO-trained file
+    (81 classes) into a model of another NUM_CLASSES, without listing the head layers by hand::
+
+        model.load_weights(path, by_name=True, exclude=layers_to_exclude(path, model))
+
+    filepath: a by-name weights file (Matterport's layout). model: a ``MaskRCNN`` or a Keras
+    model (building one from a Config takes long, so pass the model you will load into).
+    Returns the names in model order; layers only in the file or only in the model are not
+    listed (loading by name skips them anyway). Only shapes are read from the file.
+    """
+    keras_model = getattr(model, "keras_model", model)
+    if not hasattr(keras_model, "layers") or not hasattr(keras_model, "get_layer"):
+        raise TypeError(
+            f"model must be a MaskRCNN or a Keras model, got {type(model).__name__}"
+            + (" (build MaskRCNN(mode, config, model_dir) from the config first)"
+               if hasattr(model, "NUM_CLASSES") else ""))
+    file_shapes = read_weight_shapes(filepath)
+    return [name for name, layer in weighted_layers(keras_model).items()
+            if name in file_shapes
+            and [tuple(v.shape) for v in layer.weights] != file_shapes[name]]
 
 
 def load_weights(keras_model, filepath, by_name=True, exclude=None):

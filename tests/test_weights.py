@@ -191,3 +191,34 @@ def test_save_is_atomic(inference_model, tmp_path, monkeypatch):
         inference_model.save_weights(path)
     assert path.read_bytes() == good
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_layers_to_exclude_picks_the_layers_whose_shapes_differ(inference_model, tmp_path, rng):
+    from tiny import tiny_config
+    from mrcnn.maskrcnn import MaskRCNN
+    from mrcnn.weights import layers_to_exclude
+
+    # A file from a 7-class model; the module's model has 4 classes. The class-dependent
+    # layers with weights: logits [32 x 7] vs [32 x 4], bbox fc [32 x 28] vs [32 x 16], mask
+    # [1 x 1 x 256 x 7] vs [.. x 4] (mrcnn_bbox is a weightless reshape).
+    other = MaskRCNN("inference", tiny_config(NUM_CLASSES=7), tmp_path)
+    randomize(other, rng)
+    path = tmp_path / "seven_classes.h5"
+    other.save_weights(path)
+    expected = ["mrcnn_class_logits", "mrcnn_bbox_fc", "mrcnn_mask"]
+    assert sorted(layers_to_exclude(path, inference_model)) == sorted(expected)
+    assert layers_to_exclude(path, inference_model.keras_model) == \
+        layers_to_exclude(path, inference_model)
+    loaded = inference_model.load_weights(path, by_name=True,
+                                          exclude=layers_to_exclude(path, inference_model))
+    assert not set(expected) & set(loaded)
+    np.testing.assert_array_equal(weights_of(other, "mrcnn_class_bn1")[0],
+                                  weights_of(inference_model, "mrcnn_class_bn1")[0])
+    # Same class count: nothing to exclude.
+    same = tmp_path / "same.h5"
+    inference_model.save_weights(same)
+    assert layers_to_exclude(same, inference_model) == []
+    with pytest.raises(TypeError, match="build MaskRCNN"):
+        layers_to_exclude(same, tiny_config())
+    with pytest.raises(WeightsFileError, match="not found"):
+        layers_to_exclude(tmp_path / "nope.h5", inference_model)

@@ -22,10 +22,10 @@ import numpy as np
 from mrcnn.core.boxes import norm_boxes
 
 __all__ = ["generate_anchors", "generate_pyramid_anchors", "compute_backbone_shapes",
-           "get_anchors", "RESNET_BACKBONES"]
+           "get_anchors", "get_pixel_anchors", "RESNET_BACKBONES"]
 
 #: Backbone names compute_backbone_shapes knows.
-RESNET_BACKBONES = ("resnet50", "resnet101")
+RESNET_BACKBONES = ("resnet50", "resnet101", "resnet18", "resnet34")
 
 
 def generate_anchors(scales, ratios, shape, feature_stride, anchor_stride):
@@ -97,8 +97,8 @@ def compute_backbone_shapes(config, image_shape):
     image_shape: (height, width[, channels]) of the network input.
 
     Returns:
-        [N, (height, width)] int array, where N is the number of stages: for "resnet50" and
-        "resnet101" ceil(image_shape[:2] / stride) per entry of BACKBONE_STRIDES; for a
+        [N, (height, width)] int array, where N is the number of stages: for the named ResNets
+        ceil(image_shape[:2] / stride) per entry of BACKBONE_STRIDES; for a
         callable BACKBONE whatever config.COMPUTE_BACKBONE_SHAPE(image_shape) returns.
     """
     backbone = config.BACKBONE
@@ -123,14 +123,37 @@ def _hashable(values):
 
 
 @functools.lru_cache(maxsize=32)
-def _normalized_pyramid_anchors(scales, ratios, backbone_shapes, strides, anchor_stride,
-                                image_hw):
-    """Cached body of get_anchors; every argument is a hashable tuple / number."""
+def _pixel_pyramid_anchors(scales, ratios, backbone_shapes, strides, anchor_stride):
+    """Cached generate_pyramid_anchors; every argument is a hashable tuple / number."""
     shapes = np.array(backbone_shapes, dtype=np.int64).reshape(-1, 2)
     anchors = generate_pyramid_anchors(scales, ratios, shapes, strides, anchor_stride)
-    anchors = norm_boxes(anchors, image_hw)
     anchors.flags.writeable = False
     return anchors
+
+
+@functools.lru_cache(maxsize=32)
+def _normalized_pyramid_anchors(scales, ratios, backbone_shapes, strides, anchor_stride,
+                                image_hw):
+    """Cached normalized anchors (norm_boxes of the pixel anchors)."""
+    anchors = norm_boxes(_pixel_pyramid_anchors(scales, ratios, backbone_shapes, strides,
+                                                anchor_stride), image_hw)
+    anchors.flags.writeable = False
+    return anchors
+
+
+def _anchor_key(config, image_shape):
+    """The configuration values anchors depend on, as a hashable tuple."""
+    return (_hashable(config.RPN_ANCHOR_SCALES), _hashable(config.RPN_ANCHOR_RATIOS),
+            _hashable(compute_backbone_shapes(config, image_shape)),
+            _hashable(config.BACKBONE_STRIDES), int(config.RPN_ANCHOR_STRIDE))
+
+
+def get_pixel_anchors(config, image_shape):
+    """The anchor pyramid of an image shape in pixel coordinates (what build_rpn_targets needs).
+
+    Returns a read-only float [N, (y1, x1, y2, x2)] array, cached like get_anchors.
+    """
+    return _pixel_pyramid_anchors(*_anchor_key(config, image_shape))
 
 
 def get_anchors(config, image_shape):
@@ -145,11 +168,5 @@ def get_anchors(config, image_shape):
     (configs are mutable, so the key is built from their current values); the returned array
     is shared between calls and therefore read-only (copy it to modify it).
     """
-    backbone_shapes = compute_backbone_shapes(config, image_shape)
-    return _normalized_pyramid_anchors(
-        _hashable(config.RPN_ANCHOR_SCALES),
-        _hashable(config.RPN_ANCHOR_RATIOS),
-        _hashable(backbone_shapes),
-        _hashable(config.BACKBONE_STRIDES),
-        int(config.RPN_ANCHOR_STRIDE),
-        (int(image_shape[0]), int(image_shape[1])))
+    return _normalized_pyramid_anchors(*_anchor_key(config, image_shape),
+                                       (int(image_shape[0]), int(image_shape[1])))

@@ -34,19 +34,18 @@ or in which order. Unlike Matterport's generator, images without instances are k
 rows zero, all anchors negative candidates), and a broken image raises an error naming it
 instead of being skipped.
 """
-import functools
 import math
 
 import keras
 import numpy as np
 
-from mrcnn.core.anchors import compute_backbone_shapes, generate_pyramid_anchors
+from mrcnn.core.anchors import get_pixel_anchors
 from mrcnn.core.images import mold_image
 from mrcnn.data.image_gt import describe_image, errors_naming_image, load_image_gt
 from mrcnn.data.roi_targets import build_detection_targets, generate_random_rois
 from mrcnn.data.rpn_targets import build_rpn_targets
 
-__all__ = ["INPUT_NAMES", "TARGET_NAMES", "pixel_anchors", "batch_rng", "build_batch",
+__all__ = ["INPUT_NAMES", "TARGET_NAMES", "batch_rng", "build_batch",
            "DataSequence", "data_generator"]
 
 #: Inputs of the training model, in the order of Matterport's data_generator inputs list.
@@ -54,32 +53,6 @@ INPUT_NAMES = ("input_image", "input_image_meta", "input_rpn_match", "input_rpn_
                "input_gt_class_ids", "input_gt_boxes", "input_gt_masks")
 #: Detection targets, in the order of Matterport's outputs list (detection_targets=True).
 TARGET_NAMES = ("target_class_ids", "target_bbox", "target_mask")
-
-
-@functools.lru_cache(maxsize=16)
-def _cached_pyramid_anchors(scales, ratios, backbone_shapes, strides, anchor_stride):
-    anchors = generate_pyramid_anchors(scales, ratios, np.array(backbone_shapes), strides,
-                                       anchor_stride)
-    anchors.setflags(write=False)  # shared by every caller of the cache
-    return anchors
-
-
-def pixel_anchors(config, image_shape):
-    """Anchors of an image shape in pixel coordinates, as build_rpn_targets needs them.
-
-    config: RPN_ANCHOR_SCALES, RPN_ANCHOR_RATIOS, BACKBONE, BACKBONE_STRIDES,
-        RPN_ANCHOR_STRIDE.
-    image_shape: (height, width[, channels]) of the (resized) image.
-
-    Returns: read-only float [A, (y1, x1, y2, x2)] pixel boxes in generate_pyramid_anchors
-    order (the graph uses the same anchors normalized, see mrcnn.core.anchors.get_anchors).
-    Cached per configuration values and shape.
-    """
-    backbone_shapes = compute_backbone_shapes(config, image_shape)
-    key = (tuple(config.RPN_ANCHOR_SCALES), tuple(config.RPN_ANCHOR_RATIOS),
-           tuple(tuple(int(v) for v in s) for s in backbone_shapes),
-           tuple(config.BACKBONE_STRIDES), int(config.RPN_ANCHOR_STRIDE))
-    return _cached_pyramid_anchors(*key)
 
 
 def batch_rng(seed, epoch, index):
@@ -116,7 +89,7 @@ def _load_item(dataset, config, image_id, augment, augmentation, random_rois,
         dataset, config, image_id, augment=augment, augmentation=augmentation,
         use_mini_mask=config.USE_MINI_MASK, rng=rng)
     with errors_naming_image(dataset, image_id, doing="building the targets of"):
-        anchors = pixel_anchors(config, image.shape)
+        anchors = get_pixel_anchors(config, image.shape)
         rpn_match, rpn_bbox = build_rpn_targets(image.shape, anchors, gt_class_ids, gt_boxes,
                                                 config, rng=rng)
         item = {"image": image, "image_meta": image_meta, "rpn_match": rpn_match,

@@ -16,9 +16,9 @@ dy = (gt_cy - a_cy) / a_h, dh = log(gt_h / a_h).
 """
 import numpy as np
 
-from mrcnn.core.boxes import compute_overlaps
+from mrcnn.core.boxes import box_refinement, compute_overlaps
 
-__all__ = ["build_rpn_targets", "rpn_deltas"]
+__all__ = ["build_rpn_targets"]
 
 #: IoU at or above which an anchor is positive.
 POSITIVE_IOU = 0.7
@@ -26,31 +26,6 @@ POSITIVE_IOU = 0.7
 NEGATIVE_IOU = 0.3
 #: IoU with a crowd box at or above which an anchor can not be negative.
 CROWD_IOU = 0.001
-
-
-def rpn_deltas(anchors, gt_boxes):
-    """(dy, dx, log(dh), log(dw)) that move each anchor onto its GT box (vectorized).
-
-    anchors: [K, (y1, x1, y2, x2)] pixel boxes.
-    gt_boxes: [K, (y1, x1, y2, x2)] pixel boxes, row k matched to anchor k.
-
-    Returns: float64 [K, 4], not yet divided by RPN_BBOX_STD_DEV. Computed in float64 as
-    Matterport's per-anchor loop did (the model receives them as float32).
-    """
-    anchors = np.asarray(anchors, dtype=np.float64)
-    gt_boxes = np.asarray(gt_boxes, dtype=np.float64)
-    a_h = anchors[:, 2] - anchors[:, 0]
-    a_w = anchors[:, 3] - anchors[:, 1]
-    a_cy = anchors[:, 0] + 0.5 * a_h
-    a_cx = anchors[:, 1] + 0.5 * a_w
-    gt_h = gt_boxes[:, 2] - gt_boxes[:, 0]
-    gt_w = gt_boxes[:, 3] - gt_boxes[:, 1]
-    gt_cy = gt_boxes[:, 0] + 0.5 * gt_h
-    gt_cx = gt_boxes[:, 1] + 0.5 * gt_w
-    return np.stack([(gt_cy - a_cy) / a_h,
-                     (gt_cx - a_cx) / a_w,
-                     np.log(gt_h / a_h),
-                     np.log(gt_w / a_w)], axis=1)
 
 
 def build_rpn_targets(image_shape, anchors, gt_class_ids, gt_boxes, config, *, rng=None):
@@ -149,7 +124,7 @@ def build_rpn_targets(image_shape, anchors, gt_class_ids, gt_boxes, config, *, r
     # closest GT box (it might have IoU < 0.7).
     ids = np.where(rpn_match == 1)[0]
     if ids.shape[0] > 0:
-        deltas = rpn_deltas(anchors[ids], gt_boxes[anchor_iou_argmax[ids]])
+        deltas = box_refinement(anchors[ids], gt_boxes[anchor_iou_argmax[ids]])
         deltas /= np.asarray(config.RPN_BBOX_STD_DEV, dtype=np.float64)
         rpn_bbox[:ids.shape[0]] = deltas
     return rpn_match, rpn_bbox

@@ -31,11 +31,11 @@ Glossary:
 """
 import logging
 import numbers
+import os
 
 import numpy as np
-import skimage.color
-import skimage.io
-import skimage.util
+
+from mrcnn.datasets.image_io import read_image
 
 __all__ = ["Dataset", "DatasetError"]
 
@@ -69,6 +69,8 @@ class Dataset(object):
             background {"source": "", "id": 0, "name": "BG"}.
         source_class_ids: dict source -> list of internal class ids of that source (background
             included), filled by prepare().
+        skipped: list of (file, what, why) records of annotations a loader did not turn into
+            instances (see summary()).
     After prepare(): num_classes, class_ids (int [num_classes]), class_names (first comma-separated
     part of each name), num_images, image_ids, class_from_source_map / image_from_source_map
     ("source.id" -> internal id), sources.
@@ -81,6 +83,7 @@ class Dataset(object):
         # Background is always the first class
         self.class_info = [{"source": "", "id": 0, "name": "BG"}]
         self.source_class_ids = {}
+        self.skipped = []
 
     # ------------------------------------------------------------------ registration
     def add_class(self, source, class_id, class_name):
@@ -226,25 +229,9 @@ class Dataset(object):
         if path is None:
             raise fail("it has no path; override load_image() to generate it")
         try:
-            image = skimage.io.imread(path)
+            return read_image(path, channel_count=3)
         except Exception as e:
             raise fail("{}: {}".format(type(e).__name__, e)) from e
-        if image.ndim == 3 and image.shape[-1] in (1, 2):
-            image = image[..., 0]                           # gray, or gray + alpha
-        if image.ndim == 2:
-            image = skimage.color.gray2rgb(image)
-        if image.ndim != 3 or image.shape[-1] not in (3, 4):
-            raise fail("expected a [height, width, 1-4 channels] image, got shape {}".format(
-                image.shape))
-        # If has an alpha channel, remove it for consistency
-        image = image[..., :3]
-        if image.dtype != np.uint8:
-            try:
-                image = skimage.util.img_as_ubyte(image)
-            except ValueError as e:
-                raise fail("cannot convert its {} pixels to uint8: {}".format(
-                    image.dtype, e)) from e
-        return np.ascontiguousarray(image)
 
     def load_mask(self, image_id):
         """Load instance masks for the given image.
@@ -274,6 +261,96 @@ class Dataset(object):
         mask = np.zeros([height, width, 0], dtype=bool)
         class_ids = np.empty([0], np.int32)
         return mask, class_ids
+
+    # ------------------------------------------------------------------ summary
+    def summary(self, verbose=True):
+        """Count images, instances per class, images without instances and skipped annotations.
+
+        verbose: print the counts (the dict is returned either way).
+        Returns a dict:
+            "images": number of images.
+            "instances": {class name: instances}, every class but the background, in id order.
+            "crowds": {class name: crowd instances (negative class ids)}, classes that have some.
+            "images_without_instances": [image id, ...].
+            "skipped": {why: [(file, what), ...]} from the ``skipped`` records loaders append.
+        Instances are counted with load_mask, or more cheaply where a loader knows them without
+        drawing masks. Class names are prefixed with "source." when two sources share a name.
+        """
+        names = [info["name"] for info in self.class_info]
+        if len(set(names)) != len(names):
+            names = ["{}.{}".format(info["source"], info["name"]) if i else info["name"]
+                     for i, info in enumerate(self.class_info)]
+        counts = np.zeros(len(names), dtype=np.int64)
+        crowd_counts = np.zeros(len(names), dtype=np.int64)
+        without = []
+        for image_id in range(len(self.image_info)):
+            class_ids = np.asarray(self._instance_class_ids(image_id), dtype=np.int64)
+            if class_ids.size == 0:
+                without.append(image_id)
+            np.add.at(counts, class_ids[class_ids > 0], 1)
+            np.add.at(crowd_counts, -class_ids[class_ids < 0], 1)
+        skipped = {}
+        for file, what, why in getattr(self, "skipped", []):
+            skipped.setdefault(why, []).append((file, what))
+        result = {
+            "images": len(self.image_info),
+            "instances": {names[i]: int(counts[i]) for i in range(1, len(names))},
+            "crowds": {names[i]: int(crowd_counts[i]) for i in range(1, len(names))
+                       if crowd_counts[i]},
+            "images_without_instances": without,
+            "skipped": skipped,
+        }
+        if verbose:
+            print(self._summary_text(result))
+        return result
+
+    def _summary_text(self, result):
+        """The printed form of summary()'s dict."""
+        instances = result["instances"]
+        lines = ["{} images, {} instances in {} classes{}".format(
+            result["images"], sum(instances.values()), len(instances),
+            ", {} crowd regions".format(sum(result["crowds"].values()))
+            if result["crowds"] else "")]
+        width = max([len(name) for name in instances] + [5])
+        for name, count in instances.items():
+            if count or name in result["crowds"]:
+                crowds = result["crowds"].get(name)
+                lines.append("  {:<{}} {:>7}{}".format(name, width, count,
+                                                       " (+{} crowd)".format(crowds)
+                                                       if crowds else ""))
+        empty_classes = [name for name, count in instances.items()
+                         if not count and name not in result["crowds"]]
+        if empty_classes:
+            lines.append("  {} classes without instances: {}{}".format(
+                len(empty_classes), ", ".join(empty_classes[:10]),
+                ", ..." if len(empty_classes) > 10 else ""))
+        without = result["images_without_instances"]
+        if without:
+            shown = [self._reference_or_id(i) for i in without[:10]]
+            lines.append("{} images without instances: {}{}".format(
+                len(without), ", ".join(shown), ", ..." if len(without) > 10 else ""))
+        skipped = result["skipped"]
+        if skipped:
+            lines.append("skipped {} annotations:".format(sum(map(len, skipped.values()))))
+            for why, where in skipped.items():
+                examples = ", ".join("{} {}".format(os.path.basename(file), what)
+                                     for file, what in where[:3])
+                lines.append("  {} x {}: {}{}".format(len(where), why, examples,
+                                                      ", ..." if len(where) > 3 else ""))
+        return "\n".join(lines)
+
+    def _reference_or_id(self, image_id):
+        """image_reference() where it gives something, else the source image id."""
+        try:
+            reference = self.image_reference(image_id)
+        except Exception:  # a summary must not fail on a broken override
+            reference = None
+        return str(reference) if reference else str(self.image_info[image_id]["id"])
+
+    def _instance_class_ids(self, image_id):
+        """Class ids of an image's instances, for summary(). This default calls load_mask;
+        loaders that know them without drawing masks override it."""
+        return self.load_mask(image_id)[1]
 
     # ------------------------------------------------------------------ helpers
     @staticmethod

@@ -9,7 +9,9 @@ Inputs (names are API; the data pipeline feeds them by name):
     inference: input_image, input_image_meta, input_anchors [B, anchors, 4] normalized.
 Outputs, in Matterport's order:
     training:  rpn_class_logits, rpn_class, rpn_bbox, mrcnn_class_logits, mrcnn_class, mrcnn_bbox,
-               mrcnn_mask, ROI (rpn_rois), output_rois, then the five losses (float32 scalars)
+               mrcnn_mask (for the leading int(TRAIN_ROIS_PER_IMAGE * ROI_POSITIVE_RATIO) ROIs,
+               the only ones that can be positive), ROI (rpn_rois), output_rois, then the five
+               losses (float32 scalars)
                rpn_class_loss, rpn_bbox_loss, mrcnn_class_loss, mrcnn_bbox_loss, mrcnn_mask_loss.
     inference: mrcnn_detection [B, DETECTION_MAX_INSTANCES, 6], mrcnn_class, mrcnn_bbox, mrcnn_mask,
                ROI, rpn_class, rpn_bbox.
@@ -50,6 +52,21 @@ class ActiveClassIds(KL.Layer):
 
     def call(self, image_meta):
         return parse_image_meta_graph(image_meta)["active_class_ids"]
+
+
+@keras.saving.register_keras_serializable(package="mrcnn")
+class LeadingRows(KL.Layer):
+    """The first ``count`` rows along axis 1: [B, N, ...] -> [B, count, ...]."""
+
+    def __init__(self, count, **kwargs):
+        super().__init__(**kwargs)
+        self.count = int(count)
+
+    def call(self, x):
+        return x[:, :self.count]
+
+    def get_config(self):
+        return {**super().get_config(), "count": self.count}
 
 
 @keras.saving.register_keras_serializable(package="mrcnn")
@@ -159,7 +176,14 @@ def build_graph(mode, config, model_class=keras.Model):
         mrcnn_class_logits, mrcnn_class, mrcnn_bbox = fpn_classifier_graph(
             rois, mrcnn_feature_maps, input_image_meta, config.POOL_SIZE, config.NUM_CLASSES,
             train_bn=config.TRAIN_BN, fc_layers_size=config.FPN_CLASSIF_FC_LAYERS_SIZE)
-        mrcnn_mask = build_fpn_mask_graph(rois, mrcnn_feature_maps, input_image_meta,
+        # Only positive ROIs have a mask loss, and DetectionTargetLayer puts them first, at most
+        # int(TRAIN_ROIS_PER_IMAGE * ROI_POSITIVE_RATIO) of them: the mask head runs on those rows
+        # alone (the same loss as Matterport's, for a third of the mask head's work).
+        positive_rows = max(1, int(config.TRAIN_ROIS_PER_IMAGE * config.ROI_POSITIVE_RATIO))
+        mask_rois = LeadingRows(positive_rows, name="positive_rois")(rois)
+        target_mask = LeadingRows(positive_rows, name="positive_target_mask")(target_mask)
+        mask_class_ids = LeadingRows(positive_rows, name="positive_class_ids")(target_class_ids)
+        mrcnn_mask = build_fpn_mask_graph(mask_rois, mrcnn_feature_maps, input_image_meta,
                                           config.MASK_POOL_SIZE, config.NUM_CLASSES,
                                           train_bn=config.TRAIN_BN)
         output_rois = Identity(name="output_rois")(rois)
@@ -168,7 +192,7 @@ def build_graph(mode, config, model_class=keras.Model):
             "rpn_bbox_loss": [inputs["input_rpn_bbox"], inputs["input_rpn_match"], rpn_bbox],
             "mrcnn_class_loss": [target_class_ids, mrcnn_class_logits, active_class_ids],
             "mrcnn_bbox_loss": [target_bbox, target_class_ids, mrcnn_bbox],
-            "mrcnn_mask_loss": [target_mask, target_class_ids, mrcnn_mask],
+            "mrcnn_mask_loss": [target_mask, mask_class_ids, mrcnn_mask],
         }
         losses = [LossLayer(name)(loss_inputs[name]) for name in LOSS_NAMES]
         outputs = [rpn_class_logits, rpn_class, rpn_bbox, mrcnn_class_logits, mrcnn_class,

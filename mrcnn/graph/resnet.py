@@ -1,15 +1,20 @@
-"""ResNet50/101 backbone with Matterport's (and Keras applications') layer names.
+"""ResNet backbones with Matterport's (and Keras applications') layer names.
 
-Layer names are API: ``conv1``, ``bn_conv1``, ``res2a_branch2a`` ... ``res5c_out`` — COCO and
-ImageNet ``.h5`` files load into them by name. Tensors are NHWC; strides 4, 8, 16, 32 for C2..C5.
+ResNet50/101 (bottleneck blocks) are Matterport's: layer names are API (``conv1``, ``bn_conv1``,
+``res2a_branch2a`` ... ``res5c_out``) and COCO / ImageNet ``.h5`` files load into them by name.
+ResNet18/34 (basic blocks, He et al. 2016, table 1) are lighter options for training from scratch,
+named in the same scheme so the ``layers=`` presets ("3+", "4+", ...) apply to them too.
+Tensors are NHWC; strides 4, 8, 16, 32 for C2..C5.
 """
-import keras
 from keras import layers as KL
 
 from mrcnn.layers.norm import BatchNorm
 
 BLOCK_COUNTS = {"resnet50": 5, "resnet101": 22}
 """Identity blocks in stage 4 after its conv block (stage 4 is where the two ResNets differ)."""
+
+BASIC_BLOCK_COUNTS = {"resnet18": (2, 2, 2, 2), "resnet34": (3, 4, 6, 3)}
+"""Basic blocks per stage (2..5) of the light ResNets; stage k has 64 * 2**(k-2) channels."""
 
 
 def identity_block(input_tensor, kernel_size, filters, stage, block, use_bias=True, train_bn=True):
@@ -64,14 +69,59 @@ def conv_block(input_tensor, kernel_size, filters, stage, block, strides=(2, 2),
     return KL.Activation("relu", name=f"res{stage}{block}_out")(x)
 
 
+def basic_block(input_tensor, filters, stage, block, strides=(1, 1), train_bn=True):
+    """Two 3x3 convs with a shortcut (a 1x1 projection when the shape changes).
+
+    input_tensor: [batch, h, w, c] -> [batch, h / s, w / s, filters].
+    """
+    conv_name_base = f"res{stage}{block}_branch"
+    bn_name_base = f"bn{stage}{block}_branch"
+    frozen = train_bn is False
+    x = KL.Conv2D(filters, (3, 3), strides=strides, padding="same", use_bias=False,
+                  name=conv_name_base + "2a")(input_tensor)
+    x = BatchNorm(frozen=frozen, name=bn_name_base + "2a")(x)
+    x = KL.Activation("relu")(x)
+    x = KL.Conv2D(filters, (3, 3), padding="same", use_bias=False, name=conv_name_base + "2b")(x)
+    x = BatchNorm(frozen=frozen, name=bn_name_base + "2b")(x)
+    shortcut = input_tensor
+    if strides != (1, 1) or input_tensor.shape[-1] != filters:
+        shortcut = KL.Conv2D(filters, (1, 1), strides=strides, use_bias=False,
+                             name=conv_name_base + "1")(input_tensor)
+        shortcut = BatchNorm(frozen=frozen, name=bn_name_base + "1")(shortcut)
+    x = KL.Add()([x, shortcut])
+    return KL.Activation("relu", name=f"res{stage}{block}_out")(x)
+
+
+def _basic_resnet_graph(input_image, architecture, stage5, train_bn):
+    frozen = train_bn is False
+    x = KL.ZeroPadding2D((3, 3))(input_image)
+    x = KL.Conv2D(64, (7, 7), strides=(2, 2), name="conv1", use_bias=False)(x)
+    x = BatchNorm(frozen=frozen, name="bn_conv1")(x)
+    x = KL.Activation("relu")(x)
+    C1 = x = KL.MaxPooling2D((3, 3), strides=(2, 2), padding="same")(x)
+    outputs = [C1]
+    for stage, blocks in zip(range(2, 6), BASIC_BLOCK_COUNTS[architecture]):
+        if stage == 5 and not stage5:
+            outputs.append(None)
+            break
+        for i in range(blocks):
+            strides = (2, 2) if i == 0 and stage > 2 else (1, 1)
+            x = basic_block(x, 64 * 2 ** (stage - 2), stage, chr(97 + i), strides, train_bn)
+        outputs.append(x)
+    return outputs
+
+
 def resnet_graph(input_image, architecture, stage5=False, train_bn=True):
     """Build ResNet on ``input_image`` [batch, H, W, C]; returns [C1, C2, C3, C4, C5].
 
-    architecture: "resnet50" or "resnet101". C5 is None unless ``stage5``.
+    architecture: "resnet50", "resnet101", "resnet18" or "resnet34". C5 is None unless ``stage5``.
     """
+    if architecture in BASIC_BLOCK_COUNTS:
+        return _basic_resnet_graph(input_image, architecture, stage5, train_bn)
     if architecture not in BLOCK_COUNTS:
         raise ValueError(f"Unknown backbone {architecture!r}; expected one of "
-                         f"{sorted(BLOCK_COUNTS)} or a callable (see Config.BACKBONE)")
+                         f"{sorted(BLOCK_COUNTS) + sorted(BASIC_BLOCK_COUNTS)} or a callable "
+                         f"(see Config.BACKBONE)")
     frozen = train_bn is False
     # Stage 1
     x = KL.ZeroPadding2D((3, 3))(input_image)

@@ -4,7 +4,6 @@ Layout of one meta row (length 12 + NUM_CLASSES), as Matterport's ``compose_imag
 image_id (1), original_image_shape (3), image_shape (3), window (4, pixel y1 x1 y2 x2 of the image
 inside the padded input), scale (1), active_class_ids (NUM_CLASSES).
 """
-import tensorflow as tf
 
 
 def parse_image_meta_graph(meta):

@@ -28,7 +28,7 @@ def make_optimizer(config, learning_rate, momentum):
 
 def train(model, train_dataset, val_dataset, learning_rate, epochs, layers, augmentation=None,
           custom_callbacks=None, no_augmentation_sources=None, workers=None, seed=None,
-          verbose=1):
+          optimizer=None, verbose=1):
     """Train ``model`` (a training-mode :class:`~mrcnn.maskrcnn.MaskRCNN`) up to epoch ``epochs``.
 
     layers: a preset of :data:`~mrcnn.training.presets.LAYER_REGEX` ("heads", "3+", "4+", "5+",
@@ -37,6 +37,8 @@ def train(model, train_dataset, val_dataset, learning_rate, epochs, layers, augm
         ``(image, masks) -> (image, masks)``; no_augmentation_sources: sources never augmented.
     custom_callbacks: extra Keras callbacks. workers: data-loading threads (default up to 4).
     seed: makes the data order and augmentation reproducible.
+    optimizer: None for Matterport's SGD (``learning_rate``, LEARNING_MOMENTUM,
+        GRADIENT_CLIP_NORM), or a Keras optimizer instance, used as given.
     Returns the Keras ``History``.
     """
     if model.mode != "training":
@@ -68,16 +70,18 @@ def train(model, train_dataset, val_dataset, learning_rate, epochs, layers, augm
                             verbose=1 if verbose > 1 else 0)
     if not trained:
         raise ValueError(f"layers={layers!r} matches no layer with weights")
-    model.keras_model.compile(
-        optimizer=make_optimizer(config, learning_rate, config.LEARNING_MOMENTUM),
-        jit_compile=False)   # CropAndResize and tf.random.shuffle do not compile with XLA
+    if optimizer is None:
+        optimizer = make_optimizer(config, learning_rate, config.LEARNING_MOMENTUM)
+    model.keras_model.compile(optimizer=optimizer, jit_compile=False)   # CropAndResize and tf.random.shuffle do not compile with XLA
 
     os.makedirs(model.log_dir, exist_ok=True)
-    callbacks = [
+    # Custom callbacks first, so what they add to the epoch logs (e.g. val_mAP50) reaches
+    # TensorBoard and the checkpoint callback sees their stop_training.
+    callbacks = list(custom_callbacks or []) + [
+        StopOnNaN(),
         keras.callbacks.TensorBoard(log_dir=model.log_dir, histogram_freq=0, write_graph=False),
         CheckpointCallback(model.checkpoint_path),
-        StopOnNaN(),
-    ] + list(custom_callbacks or [])
+    ]
 
     if model.epoch >= epochs:
         logger.warning("Model is at epoch %d already; train(epochs=%d) has nothing to do "
@@ -88,5 +92,7 @@ def train(model, train_dataset, val_dataset, learning_rate, epochs, layers, augm
         steps_per_epoch=config.STEPS_PER_EPOCH, validation_data=val_data,
         validation_steps=config.VALIDATION_STEPS if val_data is not None else None,
         callbacks=callbacks, verbose=verbose)
-    model.epoch = max(model.epoch, epochs)
+    # A callback may stop early: the epoch reached is the last one run, not the target.
+    if history.epoch:
+        model.epoch = history.epoch[-1] + 1
     return history

@@ -79,7 +79,7 @@ def test_compute_backbone_shapes_callable_backbone():
 
 def test_compute_backbone_shapes_unknown_name():
     with pytest.raises(ValueError, match="resnet50, resnet101"):
-        compute_backbone_shapes(_config(BACKBONE="resnet18"), (64, 64, 3))
+        compute_backbone_shapes(_config(BACKBONE="resnet152"), (64, 64, 3))
 
 
 def test_get_anchors_counts_stride_1_and_2():

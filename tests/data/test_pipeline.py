@@ -2,10 +2,12 @@
 import albumentations as A
 import keras
 import numpy as np
+
+from mrcnn.core.anchors import get_pixel_anchors
 import pytest
 
 from mrcnn.data.pipeline import (INPUT_NAMES, DataSequence, batch_rng, build_batch,
-                                 data_generator, pixel_anchors)
+                                 data_generator)
 
 # TinyConfig, 64x64 images: feature maps ceil(64 / (4, 8, 16, 32, 64)) = 16, 8, 4, 2, 1;
 # anchor stride 2 keeps ceil(n / 2)**2 = 64, 16, 4, 1, 1 cells, 3 ratios each:
@@ -33,9 +35,9 @@ def assert_batches_equal(a, b):
 
 
 def test_pixel_anchors_count_and_cache(config):
-    anchors = pixel_anchors(config, (64, 64, 3))
+    anchors = get_pixel_anchors(config, (64, 64, 3))
     assert anchors.shape == (ANCHOR_COUNT, 4)
-    assert pixel_anchors(config, (64, 64, 3)) is anchors   # cached
+    assert get_pixel_anchors(config, (64, 64, 3)) is anchors   # cached
     assert not anchors.flags.writeable
 
 

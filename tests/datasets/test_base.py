@@ -239,3 +239,46 @@ def test_small_accessors(two_sources):
 
 def test_dataset_error_is_value_error():
     assert issubclass(DatasetError, ValueError)
+
+
+# --------------------------------------------------------------------------- summary
+class MaskListDataset(Dataset):
+    """Masks held in image_info: "class_ids" per image (1 x 1 masks)."""
+
+    def load_mask(self, image_id):
+        class_ids = np.array(self.image_info[image_id]["class_ids"], np.int32)
+        return np.ones((1, 1, len(class_ids)), bool), class_ids
+
+
+def test_summary_counts_with_load_mask(capsys):
+    dataset = MaskListDataset()
+    for class_id, name in ((1, "car"), (2, "bus"), (3, "tram")):
+        dataset.add_class("road", class_id, name)
+    dataset.add_class("rail", 1, "car")                 # a second "car": names get sources
+    dataset.add_image("road", "a", "a.png", class_ids=[1, 1, 2, -1])
+    dataset.add_image("road", "b", "b.png", class_ids=[])
+    dataset.add_image("road", "c", "c.png", class_ids=[4])
+    dataset.skipped.append(("ann.json", "shape 3", "line shape (not an area)"))
+    dataset.prepare()
+    result = dataset.summary()
+    # Class ids 1, 1, 2, -1 and 4: car (1) twice + once as crowd, bus (2) once, rail.car (4)
+    # once, tram (3) never; image "b" has none.
+    assert result == {
+        "images": 3,
+        "instances": {"road.car": 2, "road.bus": 1, "road.tram": 0, "rail.car": 1},
+        "crowds": {"road.car": 1},
+        "images_without_instances": [1],
+        "skipped": {"line shape (not an area)": [("ann.json", "shape 3")]},
+    }
+    out = capsys.readouterr().out
+    assert "3 images, 4 instances in 4 classes, 1 crowd regions" in out
+    assert "road.car" in out and "(+1 crowd)" in out
+    assert "1 classes without instances: road.tram" in out
+    assert "1 images without instances: b" in out
+    assert "1 x line shape (not an area): ann.json shape 3" in out
+
+
+def test_summary_of_an_empty_dataset():
+    result = Dataset().summary(verbose=False)
+    assert result == {"images": 0, "instances": {}, "crowds": {},
+                      "images_without_instances": [], "skipped": {}}

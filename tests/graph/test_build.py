@@ -60,6 +60,7 @@ def test_frozen_batch_norm_by_default(inference_model):
 
 @pytest.mark.parametrize("backbone,channels,mode", [
     ("resnet101", 3, "inference"),
+    ("resnet18", 3, "training"),
     ("resnet50", 1, "training"),
     ("resnet50", 4, "inference"),
 ])
@@ -69,6 +70,11 @@ def test_builds_for_backbone_and_channels(backbone, channels, mode):
     model = build_graph(mode, config)
     assert model.get_layer("conv1").kernel.shape == (7, 7, channels, 64)
     assert ("res4w_out" in names(model)) == (backbone == "resnet101")
+    if backbone == "resnet18":
+        # Two basic blocks per stage, 64..512 channels; the presets' names apply.
+        assert {"res2b_out", "res3a_branch1", "res5b_out"} <= names(model)
+        assert "res2c_out" not in names(model) and "res2a_branch2c" not in names(model)
+        assert model.get_layer("res5b_branch2b").kernel.shape == (3, 3, 512, 512)
     assert model.inputs[0].shape[-1] == channels
 
 

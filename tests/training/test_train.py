@@ -72,8 +72,14 @@ def test_train_checkpoints_logs_and_resume(tmp_path):
     config = tiny_config(STEPS_PER_EPOCH=2, VALIDATION_STEPS=1)
     train_set, val_set = rectangles_dataset(4, seed=1), rectangles_dataset(2, seed=2)
     model = MaskRCNN("training", config, tmp_path)
-    history = model.train(train_set, val_set, learning_rate=0.001, epochs=1, layers="heads",
-                          seed=0, workers=1, verbose=0)
+
+    class StopAfterFirstEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = True
+
+    # Asked for 3 epochs, stopped by a callback after one: the model is at epoch 1.
+    history = model.train(train_set, val_set, learning_rate=0.001, epochs=3, layers="heads",
+                          custom_callbacks=[StopAfterFirstEpoch()], seed=0, workers=1, verbose=0)
     assert model.epoch == 1
     for name in LOSSES + ["loss"]:
         assert math.isfinite(history.history[name][0])

@@ -1,0 +1,143 @@
+"""Speed of training, of the data pipeline alone, and of detect(), on this machine.
+
+    python benchmarks/benchmark.py                       # the shapes config of issue 3
+    python benchmarks/benchmark.py --size 256 --batch 2 --layers heads --steps 8
+
+Prints medians after warm-up (the first steps trace the graph). Figures depend on the machine and
+its load: compare runs on the same machine only.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--size", type=int, default=128, help="image side (multiple of 64)")
+    p.add_argument("--batch", type=int, default=8, help="images per step")
+    p.add_argument("--backbone", default="resnet50", choices=["resnet50", "resnet101"])
+    p.add_argument("--anchor-stride", type=int, default=1)
+    p.add_argument("--rois", type=int, default=32, help="TRAIN_ROIS_PER_IMAGE")
+    p.add_argument("--layers", nargs="+", default=["all", "heads"])
+    p.add_argument("--steps", type=int, default=6, help="timed steps after warm-up")
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--detect-images", type=int, default=5)
+    p.add_argument("--workers", type=int, default=2, help="data-pipeline threads")
+    p.add_argument("--skip", nargs="*", default=[], choices=["train", "data", "detect"])
+    return p.parse_args(argv)
+
+
+def make_config(args, mode):
+    from mrcnn.datasets.shapes import ShapesConfig
+
+    class BenchConfig(ShapesConfig):
+        NAME = "bench"
+        IMAGES_PER_GPU = args.batch if mode == "training" else 1
+        IMAGE_MIN_DIM = args.size
+        IMAGE_MAX_DIM = args.size
+        BACKBONE = args.backbone
+        RPN_ANCHOR_STRIDE = args.anchor_stride
+        TRAIN_ROIS_PER_IMAGE = args.rois
+
+    return BenchConfig()
+
+
+def timed(fn, steps, warmup):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), min(times), max(times)
+
+
+def bench_train(args, dataset, out):
+    import keras
+
+    from mrcnn.data.pipeline import build_batch
+    from mrcnn.maskrcnn import MaskRCNN
+    from mrcnn.training.presets import layer_regex
+
+    config = make_config(args, "training")
+    model = MaskRCNN("training", config, "/tmp/mrcnn_bench_logs")
+    rng = np.random.default_rng(0)
+    batches = [build_batch(dataset, config, rng.choice(dataset.image_ids, config.BATCH_SIZE),
+                           rng=rng) for _ in range(4)]
+    for layers in args.layers:
+        model.set_trainable(layer_regex(layers), verbose=0)
+        model.keras_model.compile(optimizer=keras.optimizers.SGD(0.001, momentum=0.9,
+                                                                 clipnorm=5.0),
+                                  jit_compile=False)
+        i = iter(range(10 ** 9))
+        med, lo, hi = timed(lambda: model.keras_model.train_on_batch(
+            batches[next(i) % len(batches)]), args.steps, args.warmup)
+        out(f"train layers={layers:5s}  {med:6.3f} s/step  (min {lo:.3f}, max {hi:.3f})  "
+            f"{config.BATCH_SIZE / med:6.2f} images/s")
+
+
+def bench_data(args, dataset, out):
+    from mrcnn.data.pipeline import DataSequence
+
+    config = make_config(args, "training")
+    for workers in sorted({1, args.workers}):
+        seq = DataSequence(dataset, config, workers=workers, seed=0, steps=args.steps * 2)
+        start = time.perf_counter()
+        if workers == 1:
+            for k in range(len(seq)):
+                seq[k]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(seq.__getitem__, range(len(seq))))
+        elapsed = time.perf_counter() - start
+        n = len(seq) * config.BATCH_SIZE
+        out(f"data pipeline workers={workers}  {elapsed / len(seq):6.3f} s/batch  "
+            f"{n / elapsed:7.1f} images/s")
+
+
+def bench_detect(args, dataset, out):
+    from mrcnn.maskrcnn import MaskRCNN
+
+    config = make_config(args, "inference")
+    model = MaskRCNN("inference", config, "/tmp/mrcnn_bench_logs")
+    images = [dataset.load_image(i) for i in dataset.image_ids[:args.detect_images]]
+    med, lo, hi = timed(lambda: model.detect(images[:1]), args.steps, args.warmup)
+    out(f"detect 1 image            {med:6.3f} s/image  (min {lo:.3f}, max {hi:.3f})")
+    med, _, _ = timed(lambda: model.detect(images), max(2, args.steps // 2), 1)
+    out(f"detect {len(images)} images           {med / len(images):6.3f} s/image")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import tensorflow as tf
+
+    from mrcnn.datasets.shapes import ShapesDataset
+
+    def out(line):
+        print(line, flush=True)
+
+    out(f"mrcnn benchmark: {args.size}x{args.size}, batch {args.batch}, {args.backbone}, "
+        f"RPN_ANCHOR_STRIDE={args.anchor_stride}, TRAIN_ROIS_PER_IMAGE={args.rois}, "
+        f"TF {tf.__version__}, {os.cpu_count()} CPUs, "
+        f"GPUs: {len(tf.config.list_physical_devices('GPU'))}")
+    dataset = ShapesDataset()
+    dataset.load_shapes(64, args.size, args.size, seed=0)
+    dataset.prepare()
+    if "data" not in args.skip:
+        bench_data(args, dataset, out)
+    if "train" not in args.skip:
+        bench_train(args, dataset, out)
+    if "detect" not in args.skip:
+        bench_detect(args, dataset, out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
