@@ -1,4 +1,4 @@
-"""Tests of mrcnn/visualize.py: headless drawing (Agg), pixels of saved PNGs, Matterport's API."""
+"""Tests of mrcnn.visualize (mrcnn/visualization/): headless drawing (Agg), pixels of saved PNGs, Matterport's API."""
 import inspect
 import os
 import random
@@ -230,10 +230,11 @@ def test_show_only_on_interactive_backend(monkeypatch):
     monkeypatch.setattr(plt, "show", lambda *a, **k: shown.append(1))
     image = np.zeros((8, 8, 3), dtype=np.uint8)
     args = (image, np.zeros((0, 4)), np.zeros((8, 8, 0)), np.zeros(0), CLASS_NAMES)
-    assert not visualize._interactive_backend()  # Agg
+    from mrcnn.visualization import common
+    assert not common._interactive_backend()  # Agg
     visualize.display_instances(*args, figsize=(1, 1))
     assert shown == []
-    monkeypatch.setattr(visualize, "_interactive_backend", lambda: True)
+    monkeypatch.setattr(common, "_interactive_backend", lambda: True)
     visualize.display_instances(*args, figsize=(1, 1))
     assert shown == [1]
     visualize.display_instances(*args, figsize=(1, 1), save_path=os.devnull)

@@ -1,0 +1,1 @@
+"""The drawing code behind :mod:`mrcnn.visualize` (Matterport's module name), by concept."""
