@@ -26,7 +26,7 @@ setup(
         # Matterport's imgaug augmenters. imgaug 0.4.0 does not import with NumPy 2;
         # the maintained fork "imaug" imports as `imgaug`.
         "imgaug": ["imaug"],
-        "test": ["pytest>=8", "pytest-xdist>=3"],
+        "test": ["pytest>=8", "pytest-xdist>=3", "nbclient", "nbformat", "ipykernel"],
     },
     classifiers=[
         "Programming Language :: Python :: 3",

@@ -73,8 +73,7 @@ def bench_train(args, dataset, out):
                            rng=rng) for _ in range(4)]
     for layers in args.layers:
         model.set_trainable(layer_regex(layers), verbose=0)
-        model.keras_model.compile(optimizer=keras.optimizers.SGD(0.001, momentum=0.9,
-                                                                 clipnorm=5.0),
+        model.keras_model.compile(optimizer=keras.optimizers.SGD(0.001, momentum=0.9),
                                   jit_compile=False)
         i = iter(range(10 ** 9))
         med, lo, hi = timed(lambda: model.keras_model.train_on_batch(

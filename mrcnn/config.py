@@ -86,8 +86,9 @@ class Config(object):
 
     # Backbone network: "resnet50" or "resnet101" (Matterport's; ImageNet/COCO weights exist), or
     # "resnet18" / "resnet34" (basic blocks, lighter, for training from scratch). May also be a
-    # callable with the signature of the ResNet graph function (input_image, stage5=..., train_bn=...) -> [C1, C2, C3, C4, C5];
-    # then COMPUTE_BACKBONE_SHAPE must be given too.
+    # callable with the signature of the ResNet graph function
+    # (input_image, stage5=..., train_bn=...) -> [C1, C2, C3, C4, C5]; then
+    # COMPUTE_BACKBONE_SHAPE must be given too.
     BACKBONE = "resnet101"
 
     # Only used with a callable BACKBONE: function image_shape -> [levels, 2] array of the
@@ -212,11 +213,13 @@ class Config(object):
     # ground truth by the data pipeline (False; e.g. to debug the heads without a trained RPN).
     USE_RPN_ROIS = True
 
-    # Batch normalization layers: None trains them (normal), False freezes them (good with small
-    # batches), True keeps them in training mode even at inference (do not use).
+    # Batch normalization layers: False freezes them (moving statistics in every phase, gamma/beta
+    # not trained; good with small batches and pretrained weights). None or True train them:
+    # batch statistics while training, moving statistics at inference. (Matterport's True also
+    # used batch statistics at inference; here inference always uses the moving statistics.)
     TRAIN_BN = False
 
-    # Clip gradients to this global norm.
+    # Clip each gradient to this norm (Keras' per-variable ``clipnorm``, as Matterport).
     GRADIENT_CLIP_NORM = 5.0
 
     # Keras mixed-precision policy: None (float32), "mixed_float16" (GPUs with tensor cores) or

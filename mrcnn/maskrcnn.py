@@ -30,16 +30,26 @@ class MaskRCNN:
 
     mode: "training" or "inference"; config: a :class:`mrcnn.config.Config`; model_dir: where
     training writes ``<name><YYYYmmddTHHMM>/`` log folders with checkpoints.
+    strategy: a ``tf.distribute`` strategy to train under. By default, in training mode,
+    ``GPU_COUNT > 1`` trains on that many GPUs with ``MirroredStrategy`` (see
+    :mod:`mrcnn.training.distribute`); inference runs on the default device.
     """
 
-    def __init__(self, mode, config, model_dir):
+    def __init__(self, mode, config, model_dir, strategy=None):
         if mode not in ("training", "inference"):
             raise ValueError(f"mode must be 'training' or 'inference', not {mode!r}")
         self.mode = mode
         self.config = config
         self.model_dir = os.fspath(model_dir)
         self.set_log_dir()
-        self.keras_model = self.build(mode=mode, config=config)
+        self.strategy = None
+        if mode == "training":
+            from mrcnn.training.distribute import resolve_strategy
+            self.strategy = resolve_strategy(config, strategy)
+            with self.strategy.scope():
+                self.keras_model = self.build(mode=mode, config=config)
+        else:
+            self.keras_model = self.build(mode=mode, config=config)
 
     def build(self, mode, config):
         """Build the Keras model of ``mode`` (see :func:`mrcnn.graph.build.build_graph`).
@@ -53,7 +63,8 @@ class MaskRCNN:
         if mode == "training":
             from mrcnn.training.train_model import MaskRCNNTrainModel
             model_class = functools.partial(MaskRCNNTrainModel, loss_weights=config.LOSS_WEIGHTS,
-                                            weight_decay=config.WEIGHT_DECAY)
+                                            weight_decay=config.WEIGHT_DECAY,
+                                            gradient_clip_norm=config.GRADIENT_CLIP_NORM)
             return build_graph(mode, config, model_class=model_class)
         return build_graph(mode, config)
 

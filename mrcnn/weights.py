@@ -5,9 +5,10 @@ Layout (what Keras 2's ``save_weights`` wrote, and what we write):
                  backend, keras_version
     /<layer>     attrs weight_names = [b"conv1/kernel:0", b"conv1/bias:0"]
     /<layer>/<weight_name>          the array (the "/" in the name makes a subgroup)
-A full-model file keeps the same under ``/model_weights``. The nested ``rpn_model`` is one group whose
-weight_names are its sublayers' (``rpn_conv_shared/kernel:0`` ...); a TimeDistributed head is one group
-holding its inner layer's weights. Within a layer, weights are matched by position, as Keras 2 did.
+A full-model file keeps the same under ``/model_weights``. The nested ``rpn_model`` is one group
+whose weight_names are its sublayers' (``rpn_conv_shared/kernel:0`` ...); a TimeDistributed head is
+one group holding its inner layer's weights. Within a layer, weights are matched by position, as
+Keras 2 did.
 
 Files saved by the TF2 ports of Matterport also hold an ``anchors`` group with one (batch, N, 4)
 array and weightless ``tf_op_layer_*`` / ``add_loss*`` entries: our anchors are constants, so those
@@ -70,7 +71,8 @@ def _read_layers(filepath, read):
         if "layer_names" not in root.attrs:
             raise WeightsFileError(
                 f"{filepath} is HDF5 but has no 'layer_names' attribute, so it is not a Keras "
-                f"by-name weights file. (Keras 3 '.weights.h5' files are structural; load them with "
+                f"by-name weights file. (Keras 3 '.weights.h5' files are structural; load them "
+                f"with "
                 f"keras_model.load_weights(), or save with MaskRCNN.save_weights().)")
         result = {}
         for name in _strings(root.attrs["layer_names"]):

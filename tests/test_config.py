@@ -375,7 +375,8 @@ def test_apply_overrides_errors(item, message):
      "LOSS_WEIGHTS has keys"),
     ({"LOSS_WEIGHTS": dict(MATTERPORT_DEFAULTS["LOSS_WEIGHTS"], mrcnn_mask_loss="x")},
      "LOSS_WEIGHTS\\['mrcnn_mask_loss'\\]"),
-    ({"BACKBONE": "resnet152"}, "BACKBONE is 'resnet152'.*'resnet50', 'resnet101', 'resnet18', 'resnet34'"),
+    ({"BACKBONE": "resnet152"},
+     "BACKBONE is 'resnet152'.*'resnet50', 'resnet101', 'resnet18', 'resnet34'"),
     ({"BACKBONE": staticmethod(fake_backbone)}, "COMPUTE_BACKBONE_SHAPE"),
 ])
 def test_validation_errors(attrs, message):

@@ -1,4 +1,5 @@
-"""Tests of mrcnn.visualize (mrcnn/visualization/): headless drawing (Agg), pixels of saved PNGs, Matterport's API."""
+"""Tests of mrcnn.visualize (mrcnn/visualization/): headless drawing (Agg), pixels of saved
+PNGs, Matterport's API."""
 import inspect
 import os
 import random

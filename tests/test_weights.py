@@ -3,7 +3,7 @@ import h5py
 import numpy as np
 import pytest
 
-from mrcnn.weights import HEAD_LAYERS, WeightsFileError, load_weights, read_weights, save_weights
+from mrcnn.weights import HEAD_LAYERS, WeightsFileError, read_weights, save_weights
 
 
 @pytest.fixture(scope="module")

@@ -198,19 +198,21 @@ class DataSequence(keras.utils.PyDataset):
     seed: seed of all randomness; batch i of epoch e uses batch_rng(seed, e, i), so results do
         not depend on worker count or order. None draws a seed from np.random.
     workers, use_multiprocessing, max_queue_size: keras.utils.PyDataset's.
-    steps: batches per epoch; None means ceil(len(dataset.image_ids) / batch_size). Batches
+    steps: batches per epoch; None means ceil(len(image_ids) / batch_size). Batches
         are always full: the ids wrap around to the start of the epoch's order.
+    image_ids: the images to draw from (default: all of dataset.image_ids), e.g. one worker's
+        shard in multi-worker training.
     """
 
     def __init__(self, dataset, config, shuffle=True, augmentation=None, random_rois=0,
                  batch_size=None, no_augmentation_sources=None, detection_targets=False,
                  seed=None, workers=1, use_multiprocessing=False, max_queue_size=10,
-                 steps=None):
+                 steps=None, image_ids=None):
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing,
                          max_queue_size=max_queue_size)
         self.dataset = dataset
         self.config = config
-        self.image_ids = np.copy(dataset.image_ids)
+        self.image_ids = np.array(dataset.image_ids if image_ids is None else image_ids)
         if self.image_ids.shape[0] == 0:
             raise ValueError("dataset has no images (did you call dataset.prepare()?)")
         self.shuffle = shuffle

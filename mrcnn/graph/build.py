@@ -2,10 +2,12 @@
 
 Inputs (names are API; the data pipeline feeds them by name):
     training:  input_image [B, H, W, C] molded float32, input_image_meta [B, 12 + NUM_CLASSES],
-               input_rpn_match [B, anchors, 1] int32, input_rpn_bbox [B, RPN_TRAIN_ANCHORS_PER_IMAGE, 4],
-               input_gt_class_ids [B, MAX_GT_INSTANCES] int32, input_gt_boxes [B, MAX_GT_INSTANCES, 4]
-               in pixels, input_gt_masks [B, h, w, MAX_GT_INSTANCES] bool (mini-masks when
-               USE_MINI_MASK), and input_roi [B, POST_NMS_ROIS_TRAINING, 4] pixels when not USE_RPN_ROIS.
+               input_rpn_match [B, anchors, 1] int32,
+               input_rpn_bbox [B, RPN_TRAIN_ANCHORS_PER_IMAGE, 4],
+               input_gt_class_ids [B, MAX_GT_INSTANCES] int32,
+               input_gt_boxes [B, MAX_GT_INSTANCES, 4] in pixels,
+               input_gt_masks [B, h, w, MAX_GT_INSTANCES] bool (mini-masks when USE_MINI_MASK),
+               and input_roi [B, POST_NMS_ROIS_TRAINING, 4] pixels when not USE_RPN_ROIS.
     inference: input_image, input_image_meta, input_anchors [B, anchors, 4] normalized.
 Outputs, in Matterport's order:
     training:  rpn_class_logits, rpn_class, rpn_bbox, mrcnn_class_logits, mrcnn_class, mrcnn_bbox,
@@ -13,8 +15,8 @@ Outputs, in Matterport's order:
                the only ones that can be positive), ROI (rpn_rois), output_rois, then the five
                losses (float32 scalars)
                rpn_class_loss, rpn_bbox_loss, mrcnn_class_loss, mrcnn_bbox_loss, mrcnn_mask_loss.
-    inference: mrcnn_detection [B, DETECTION_MAX_INSTANCES, 6], mrcnn_class, mrcnn_bbox, mrcnn_mask,
-               ROI, rpn_class, rpn_bbox.
+    inference: mrcnn_detection [B, DETECTION_MAX_INSTANCES, 6], mrcnn_class, mrcnn_bbox,
+               mrcnn_mask, ROI, rpn_class, rpn_bbox.
 """
 import keras
 import tensorflow as tf
@@ -23,6 +25,7 @@ from keras import layers as KL
 from mrcnn.core.anchors import get_anchors
 from mrcnn.graph.fpn import fpn_graph
 from mrcnn.graph.heads import build_fpn_mask_graph, fpn_classifier_graph
+from mrcnn.graph.precision import FLOAT32, dtype_policy
 from mrcnn.graph.resnet import resnet_graph
 from mrcnn.graph.rpn import build_rpn_model
 from mrcnn.layers.anchors import AnchorsLayer
@@ -131,6 +134,13 @@ def build_graph(mode, config, model_class=keras.Model):
     if mode not in ("training", "inference"):
         raise ValueError(f"mode must be 'training' or 'inference', not {mode!r}")
     config.validate()
+    with dtype_policy(config.MIXED_PRECISION):
+        inputs, outputs = _wire(mode, config)
+        return model_class(inputs=list(inputs.values()), outputs=outputs, name="mask_rcnn")
+
+
+def _wire(mode, config):
+    """Inputs (ordered dict) and outputs (list) of the graph of ``mode``."""
     inputs = build_inputs(mode, config)
     input_image = inputs["input_image"]
     input_image_meta = inputs["input_image_meta"]
@@ -142,7 +152,7 @@ def build_graph(mode, config, model_class=keras.Model):
 
     if mode == "training":
         anchors = get_anchors(config, config.IMAGE_SHAPE)
-        anchors = AnchorsLayer(anchors, name="anchors")(input_image)
+        anchors = AnchorsLayer(anchors, name="anchors", dtype=FLOAT32)(input_image)
     else:
         anchors = inputs["input_anchors"]
 
@@ -150,7 +160,7 @@ def build_graph(mode, config, model_class=keras.Model):
                           config.TOP_DOWN_PYRAMID_SIZE)
     level_outputs = [rpn([p]) for p in rpn_feature_maps]
     rpn_class_logits, rpn_class, rpn_bbox = [
-        KL.Concatenate(axis=1, name=name)([out[i] for out in level_outputs])
+        KL.Concatenate(axis=1, name=name, dtype=FLOAT32)([out[i] for out in level_outputs])
         for i, name in enumerate(["rpn_class_logits", "rpn_class", "rpn_bbox"])]
 
     proposal_count = (config.POST_NMS_ROIS_TRAINING if mode == "training"
@@ -158,21 +168,24 @@ def build_graph(mode, config, model_class=keras.Model):
     rpn_rois = ProposalLayer(proposal_count=proposal_count, nms_threshold=config.RPN_NMS_THRESHOLD,
                              rpn_bbox_std_dev=config.RPN_BBOX_STD_DEV,
                              pre_nms_limit=config.PRE_NMS_LIMIT,
-                             name="ROI")([rpn_class, rpn_bbox, anchors])
+                             name="ROI", dtype=FLOAT32)([rpn_class, rpn_bbox, anchors])
 
     if mode == "training":
-        active_class_ids = ActiveClassIds(name="active_class_ids")(input_image_meta)
-        gt_boxes = NormBoxes(name="norm_gt_boxes")([inputs["input_gt_boxes"], input_image])
+        active_class_ids = ActiveClassIds(name="active_class_ids",
+                                          dtype=FLOAT32)(input_image_meta)
+        gt_boxes = NormBoxes(name="norm_gt_boxes", dtype=FLOAT32)(
+            [inputs["input_gt_boxes"], input_image])
         if config.USE_RPN_ROIS:
             target_rois = rpn_rois
         else:
-            target_rois = NormBoxes(name="norm_input_roi")([inputs["input_roi"], input_image])
+            target_rois = NormBoxes(name="norm_input_roi", dtype=FLOAT32)(
+                [inputs["input_roi"], input_image])
         rois, target_class_ids, target_bbox, target_mask = DetectionTargetLayer(
             train_rois_per_image=config.TRAIN_ROIS_PER_IMAGE,
             roi_positive_ratio=config.ROI_POSITIVE_RATIO, bbox_std_dev=config.BBOX_STD_DEV,
             mask_shape=config.MASK_SHAPE, use_mini_mask=config.USE_MINI_MASK,
-            name="proposal_targets")([target_rois, inputs["input_gt_class_ids"], gt_boxes,
-                                      inputs["input_gt_masks"]])
+            name="proposal_targets", dtype=FLOAT32)(
+                [target_rois, inputs["input_gt_class_ids"], gt_boxes, inputs["input_gt_masks"]])
         mrcnn_class_logits, mrcnn_class, mrcnn_bbox = fpn_classifier_graph(
             rois, mrcnn_feature_maps, input_image_meta, config.POOL_SIZE, config.NUM_CLASSES,
             train_bn=config.TRAIN_BN, fc_layers_size=config.FPN_CLASSIF_FC_LAYERS_SIZE)
@@ -205,11 +218,11 @@ def build_graph(mode, config, model_class=keras.Model):
             bbox_std_dev=config.BBOX_STD_DEV, min_confidence=config.DETECTION_MIN_CONFIDENCE,
             max_instances=config.DETECTION_MAX_INSTANCES,
             nms_threshold=config.DETECTION_NMS_THRESHOLD,
-            name="mrcnn_detection")([rpn_rois, mrcnn_class, mrcnn_bbox, input_image_meta])
-        detection_boxes = BoxesOf(name="detection_boxes")(detections)
+            name="mrcnn_detection", dtype=FLOAT32)(
+                [rpn_rois, mrcnn_class, mrcnn_bbox, input_image_meta])
+        detection_boxes = BoxesOf(name="detection_boxes", dtype=FLOAT32)(detections)
         mrcnn_mask = build_fpn_mask_graph(detection_boxes, mrcnn_feature_maps, input_image_meta,
                                           config.MASK_POOL_SIZE, config.NUM_CLASSES,
                                           train_bn=config.TRAIN_BN)
         outputs = [detections, mrcnn_class, mrcnn_bbox, mrcnn_mask, rpn_rois, rpn_class, rpn_bbox]
-
-    return model_class(inputs=list(inputs.values()), outputs=outputs, name="mask_rcnn")
+    return inputs, outputs

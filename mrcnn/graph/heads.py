@@ -6,6 +6,7 @@ fine-tuning excludes ``mrcnn_class_logits``, ``mrcnn_bbox_fc``, ``mrcnn_bbox`` a
 """
 from keras import layers as KL
 
+from mrcnn.graph.precision import FLOAT32
 from mrcnn.layers.norm import BatchNorm, TimeDistributed
 from mrcnn.layers.roi_align import PyramidROIAlign
 
@@ -17,10 +18,11 @@ def fpn_classifier_graph(rois, feature_maps, image_meta, pool_size, num_classes,
     rois: [batch, rois, 4] normalized; feature_maps: [P2, P3, P4, P5].
     Returns logits [batch, rois, num_classes], probs (softmax of the logits), and class-specific
     deltas [batch, rois, num_classes, 4] (dy, dx, log dh, log dw), divided by BBOX_STD_DEV.
-    The two "fully connected" layers are a pool_size x pool_size conv and a 1x1 conv, as Matterport.
+    The two "fully connected" layers are a pool_size x pool_size conv and a 1x1 conv, as
+    Matterport.
     """
     frozen = train_bn is False
-    x = PyramidROIAlign([pool_size, pool_size], name="roi_align_classifier")(
+    x = PyramidROIAlign([pool_size, pool_size], name="roi_align_classifier", dtype=FLOAT32)(
         [rois, image_meta] + feature_maps)
     x = TimeDistributed(KL.Conv2D(fc_layers_size, (pool_size, pool_size), padding="valid"),
                         name="mrcnn_class_conv1")(x)
@@ -32,8 +34,9 @@ def fpn_classifier_graph(rois, feature_maps, image_meta, pool_size, num_classes,
     shared = KL.Reshape((-1, fc_layers_size), name="pool_squeeze")(x)
 
     mrcnn_class_logits = TimeDistributed(KL.Dense(num_classes), name="mrcnn_class_logits")(shared)
-    mrcnn_probs = KL.Activation("softmax", name="mrcnn_class", dtype="float32")(mrcnn_class_logits)
-    x = TimeDistributed(KL.Dense(num_classes * 4, activation="linear"), name="mrcnn_bbox_fc")(shared)
+    mrcnn_probs = KL.Activation("softmax", name="mrcnn_class", dtype=FLOAT32)(mrcnn_class_logits)
+    x = TimeDistributed(KL.Dense(num_classes * 4, activation="linear"),
+                        name="mrcnn_bbox_fc")(shared)
     mrcnn_bbox = KL.Reshape((-1, num_classes, 4), name="mrcnn_bbox")(x)
     return mrcnn_class_logits, mrcnn_probs, mrcnn_bbox
 
@@ -45,7 +48,7 @@ def build_fpn_mask_graph(rois, feature_maps, image_meta, pool_size, num_classes,
     Returns masks [batch, rois, 2 * pool_size, 2 * pool_size, num_classes] in 0..1.
     """
     frozen = train_bn is False
-    x = PyramidROIAlign([pool_size, pool_size], name="roi_align_mask")(
+    x = PyramidROIAlign([pool_size, pool_size], name="roi_align_mask", dtype=FLOAT32)(
         [rois, image_meta] + feature_maps)
     for i in range(1, 5):
         x = TimeDistributed(KL.Conv2D(256, (3, 3), padding="same"), name=f"mrcnn_mask_conv{i}")(x)
@@ -54,4 +57,4 @@ def build_fpn_mask_graph(rois, feature_maps, image_meta, pool_size, num_classes,
     x = TimeDistributed(KL.Conv2DTranspose(256, (2, 2), strides=2, activation="relu"),
                         name="mrcnn_mask_deconv")(x)
     return TimeDistributed(KL.Conv2D(num_classes, (1, 1), strides=1, activation="sigmoid",
-                                     dtype="float32"), name="mrcnn_mask")(x)
+                                     dtype=FLOAT32), name="mrcnn_mask", dtype=FLOAT32)(x)

@@ -11,7 +11,8 @@ from keras import layers as KL
 
 @keras.saving.register_keras_serializable(package="mrcnn")
 class AnchorFlatten(KL.Layer):
-    """[batch, h, w, anchors_per_location * depth] -> [batch, h * w * anchors_per_location, depth]."""
+    """[batch, h, w, anchors_per_location * depth] -> [batch, h * w * anchors_per_location,
+    depth]."""
 
     def __init__(self, depth, **kwargs):
         super().__init__(**kwargs)
@@ -42,7 +43,7 @@ def rpn_graph(feature_map, anchors_per_location, anchor_stride):
 
 
 def build_rpn_model(anchor_stride, anchors_per_location, depth):
-    """The shared RPN as a Keras model named ``rpn_model`` (its weights sit in one ``.h5`` group)."""
+    """The shared RPN as a Keras model named ``rpn_model`` (its weights are one ``.h5`` group)."""
     input_feature_map = keras.Input(shape=[None, None, depth], name="input_rpn_feature_map")
     outputs = rpn_graph(input_feature_map, anchors_per_location, anchor_stride)
     return keras.Model([input_feature_map], outputs, name="rpn_model")

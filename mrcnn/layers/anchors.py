@@ -1,9 +1,9 @@
 """The anchors of a fixed image shape as a graph constant.
 
 Anchors are normalized boxes (y1, x1, y2, x2) in the order of
-:func:`mrcnn.core.anchors.generate_pyramid_anchors` (pyramid level, then feature-map cell row by row,
-then ratio). Matterport's training graph kept them in a ``tf.Variable`` inside a Lambda, which breaks
-``predict`` in Keras 3; here they are a constant, never a weight, so no file ever sets them.
+:func:`mrcnn.core.anchors.generate_pyramid_anchors` (pyramid level, then feature-map cell row by
+row, then ratio). Matterport's training graph kept them in a ``tf.Variable`` inside a Lambda, which
+breaks ``predict`` in Keras 3; here they are a constant, never a weight, so no file sets them.
 """
 import keras
 import numpy as np

@@ -17,13 +17,15 @@ def refine_detections_graph(rois, probs, deltas, window, bbox_std_dev, min_confi
 
     rois: [N, 4] normalized; probs: [N, num_classes]; deltas: [N, num_classes, 4] class-specific,
     still divided by ``bbox_std_dev``; window: [4] normalized part of the image that is not padding.
-    Returns [max_instances, 6] rows (y1, x1, y2, x2, class_id, score), best score first, zero-padded.
+    Returns [max_instances, 6] rows (y1, x1, y2, x2, class_id, score), best score first,
+    zero-padded.
 
     Same selection as Matterport: each ROI takes its arg-max class, its box is refined by that
     class's deltas and clipped to the window; background and scores under ``min_confidence`` go;
     NMS runs per class (at most ``max_instances`` per class); the ``max_instances`` best remain.
     Per-class NMS is done in one call by shifting each class's boxes to their own region of the
-    plane (class_id * 2 apart; boxes lie in 0..1), which keeps exactly the boxes per-class NMS keeps.
+    plane (class_id * 2 apart; boxes lie in 0..1), which keeps exactly the boxes per-class NMS
+    keeps.
     """
     class_ids = tf.argmax(probs, axis=1, output_type=tf.int32)
     class_scores = tf.gather(probs, class_ids, batch_dims=1)

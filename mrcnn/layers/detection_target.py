@@ -21,9 +21,9 @@ def detection_targets_graph(proposals, gt_class_ids, gt_boxes, gt_masks, train_r
         rois [T, 4], class_ids int32 [T], deltas [T, 4] (divided by ``bbox_std_dev``),
         masks [T, mask_h, mask_w] (0/1 floats; only rows of positive ROIs are non-zero).
 
-    Matterport's sampling: positives are ROIs with IoU >= 0.5 with some GT box, a random subset of at
-    most T * ``roi_positive_ratio``; negatives have IoU < 0.5 with every box and < 0.001 with every
-    crowd box, as many as keep the positive ratio. Difference: an image without (non-crowd) ground
+    Matterport's sampling: positives are ROIs with IoU >= 0.5 with some GT box, a random subset
+    of at most T * ``roi_positive_ratio``; negatives have IoU < 0.5 with every box and < 0.001 with
+    every crowd box, as many as keep the positive ratio. Difference: an image without (non-crowd) ground
     truth takes T * (1 - ratio) negatives, so it trains the heads on background instead of nothing.
     """
     proposals, _ = trim_zeros_graph(proposals, name="trim_proposals")

@@ -38,8 +38,9 @@ def rpn_class_loss_graph(rpn_match, rpn_class_logits):
 def rpn_bbox_loss_graph(target_bbox, rpn_match, rpn_bbox):
     """RPN box regression loss over positive anchors.
 
-    target_bbox: [batch, RPN_TRAIN_ANCHORS_PER_IMAGE, 4], the deltas of each image's positive anchors
-        in anchor order, zero-padded; rpn_match: [batch, anchors, 1]; rpn_bbox: [batch, anchors, 4].
+    target_bbox: [batch, RPN_TRAIN_ANCHORS_PER_IMAGE, 4], the deltas of each image's positive
+        anchors in anchor order, zero-padded; rpn_match: [batch, anchors, 1];
+        rpn_bbox: [batch, anchors, 4].
     (Matterport packed the targets with a Python loop over IMAGES_PER_GPU; a mask does it for any
     batch size.)
     """
@@ -53,11 +54,13 @@ def rpn_bbox_loss_graph(target_bbox, rpn_match, rpn_bbox):
 
 
 def mrcnn_class_loss_graph(target_class_ids, pred_class_logits, active_class_ids):
-    """Classifier head loss: cross-entropy, ignoring predictions of classes not in the image's source.
+    """Classifier head loss: cross-entropy, ignoring predictions of classes not in the image's
+    source.
 
     target_class_ids: [batch, rois] (padding rows are 0, i.e. background); pred_class_logits:
     [batch, rois, num_classes]; active_class_ids: [batch, num_classes] 1/0.
-    Matterport used the first image's active classes for the whole batch; here each image uses its own.
+    Matterport used the first image's active classes for the whole batch; here each image uses
+    its own.
     """
     target_class_ids = tf.cast(target_class_ids, tf.int64)
     logits = tf.cast(pred_class_logits, tf.float32)
@@ -126,7 +129,8 @@ class LossLayer(keras.layers.Layer):
     def __init__(self, loss_name=None, **kwargs):
         loss_name = loss_name or kwargs.get("name")
         if loss_name not in LOSS_FUNCTIONS:
-            raise ValueError(f"Unknown loss {loss_name!r}; expected one of {sorted(LOSS_FUNCTIONS)}")
+            raise ValueError(f"Unknown loss {loss_name!r}; "
+                             f"expected one of {sorted(LOSS_FUNCTIONS)}")
         kwargs.setdefault("name", loss_name)
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)

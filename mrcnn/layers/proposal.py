@@ -22,8 +22,8 @@ class ProposalLayer(keras.layers.Layer):
         proposals: [batch, proposal_count, 4] normalized boxes, best first, zero-padded.
 
     Steps as Matterport: top ``pre_nms_limit`` anchors by foreground score, deltas times the std dev
-    applied to them, boxes clipped to the image (0..1), greedy NMS at ``nms_threshold`` keeping at most
-    ``proposal_count``.
+    applied to them, boxes clipped to the image (0..1), greedy NMS at ``nms_threshold`` keeping at
+    most ``proposal_count``.
     """
 
     def __init__(self, proposal_count, nms_threshold, rpn_bbox_std_dev=(0.1, 0.1, 0.2, 0.2),

@@ -37,8 +37,8 @@ class PyramidROIAlign(keras.layers.Layer):
     Returns:
         pooled: [batch, num_boxes, pool_height, pool_width, channels], in the order of the boxes.
 
-    Sampling as Matterport: ``tf.image.crop_and_resize`` (bilinear, one sample per output cell at the
-    cell's corner-aligned position), boxes treated as constants for the gradient.
+    Sampling as Matterport: ``tf.image.crop_and_resize`` (bilinear, one sample per output cell at
+    the cell's corner-aligned position), boxes treated as constants for the gradient.
     """
 
     def __init__(self, pool_shape, **kwargs):

@@ -7,9 +7,11 @@ import logging
 import os
 
 import keras
+import tensorflow as tf
 
 from mrcnn.data.pipeline import DataSequence
 from mrcnn.training.callbacks import CheckpointCallback, StopOnNaN
+from mrcnn.training.loop import is_chief, train_loop
 from mrcnn.training.presets import layer_regex, set_trainable
 
 logger = logging.getLogger("mrcnn")
@@ -20,15 +22,15 @@ def default_workers():
     return max(1, min(4, (os.cpu_count() or 1)))
 
 
-def make_optimizer(config, learning_rate, momentum):
-    """Matterport's SGD: momentum and per-gradient norm clipping (``GRADIENT_CLIP_NORM``)."""
-    return keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum,
-                                clipnorm=config.GRADIENT_CLIP_NORM)
+def make_optimizer(learning_rate, momentum):
+    """Matterport's SGD with momentum. (Its ``clipnorm``, GRADIENT_CLIP_NORM, is applied by the
+    training step, correctly under tf.distribute: see :mod:`mrcnn.training.train_model`.)"""
+    return keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum)
 
 
 def train(model, train_dataset, val_dataset, learning_rate, epochs, layers, augmentation=None,
           custom_callbacks=None, no_augmentation_sources=None, workers=None, seed=None,
-          optimizer=None, verbose=1):
+          optimizer=None, resume=False, verbose=1):
     """Train ``model`` (a training-mode :class:`~mrcnn.maskrcnn.MaskRCNN`) up to epoch ``epochs``.
 
     layers: a preset of :data:`~mrcnn.training.presets.LAYER_REGEX` ("heads", "3+", "4+", "5+",
@@ -37,8 +39,13 @@ def train(model, train_dataset, val_dataset, learning_rate, epochs, layers, augm
         ``(image, masks) -> (image, masks)``; no_augmentation_sources: sources never augmented.
     custom_callbacks: extra Keras callbacks. workers: data-loading threads (default up to 4).
     seed: makes the data order and augmentation reproducible.
-    optimizer: None for Matterport's SGD (``learning_rate``, LEARNING_MOMENTUM,
-        GRADIENT_CLIP_NORM), or a Keras optimizer instance, used as given.
+    optimizer: None for Matterport's SGD (``learning_rate``, LEARNING_MOMENTUM), or a Keras
+        optimizer instance, used as given. Gradients are clipped to GRADIENT_CLIP_NORM by the
+        training step either way.
+    resume: first load the last checkpoint of this config's NAME under model_dir, if there is
+        one (``find_last``), and continue from its epoch (how a restarted worker rejoins).
+    Under ``MultiWorkerMirroredStrategy`` training runs in :func:`mrcnn.training.loop.train_loop`
+    (Keras 3 fit() fails there), without validation; only the chief writes checkpoints and logs.
     Returns the Keras ``History``.
     """
     if model.mode != "training":
@@ -50,8 +57,49 @@ def train(model, train_dataset, val_dataset, learning_rate, epochs, layers, augm
         if dataset is not None and not len(getattr(dataset, "image_ids", [])):
             raise ValueError(f"{name} has no images (did you call {name}.prepare()?)")
     workers = default_workers() if workers is None else int(workers)
-    random_rois = 0 if config.USE_RPN_ROIS else config.POST_NMS_ROIS_TRAINING
+    if resume:
+        try:
+            model.load_weights(model.find_last(), by_name=True)
+        except FileNotFoundError:
+            pass                                    # nothing to resume: start afresh
+    if model.epoch >= epochs:
+        logger.warning("Model is at epoch %d already; train(epochs=%d) has nothing to do "
+                       "(epochs is the cumulative target, as in Matterport).", model.epoch, epochs)
+        return None
+    multi_worker = isinstance(model.strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    chief = is_chief(model.strategy)
 
+    if verbose:
+        print(f"\nStarting at epoch {model.epoch}. LR={learning_rate}\n")
+        print(f"Checkpoint Path: {model.checkpoint_path}")
+    trained = set_trainable(model.keras_model, regex, train_bn=config.TRAIN_BN,
+                            verbose=1 if verbose > 1 else 0)
+    if not trained:
+        raise ValueError(f"layers={layers!r} matches no layer with weights")
+    with model.strategy.scope():
+        if optimizer is None:
+            optimizer = make_optimizer(learning_rate, config.LEARNING_MOMENTUM)
+        # XLA cannot compile CropAndResize or tf.random.shuffle; mixed_float16 gets Keras'
+        # LossScaleOptimizer (auto_scale_loss), which the training step uses.
+        model.keras_model.compile(optimizer=optimizer, jit_compile=False)
+
+    # Custom callbacks first, so what they add to the epoch logs (e.g. val_mAP50) reaches
+    # TensorBoard and the checkpoint callback sees their stop_training.
+    callbacks = list(custom_callbacks or []) + [StopOnNaN()]
+    if chief:
+        os.makedirs(model.log_dir, exist_ok=True)
+        callbacks += [
+            keras.callbacks.TensorBoard(log_dir=model.log_dir, histogram_freq=0,
+                                        write_graph=False),
+            CheckpointCallback(model.checkpoint_path),
+        ]
+
+    if multi_worker:
+        return train_loop(model, train_dataset, epochs, callbacks=callbacks,
+                          augmentation=augmentation,
+                          no_augmentation_sources=no_augmentation_sources, seed=seed,
+                          workers=workers, verbose=verbose)
+    random_rois = 0 if config.USE_RPN_ROIS else config.POST_NMS_ROIS_TRAINING
     train_data = DataSequence(
         train_dataset, config, shuffle=True, augmentation=augmentation, random_rois=random_rois,
         batch_size=config.BATCH_SIZE, no_augmentation_sources=no_augmentation_sources,
@@ -63,30 +111,6 @@ def train(model, train_dataset, val_dataset, learning_rate, epochs, layers, augm
             batch_size=config.BATCH_SIZE, seed=seed, workers=workers,
             steps=config.VALIDATION_STEPS)
 
-    if verbose:
-        print(f"\nStarting at epoch {model.epoch}. LR={learning_rate}\n")
-        print(f"Checkpoint Path: {model.checkpoint_path}")
-    trained = set_trainable(model.keras_model, regex, train_bn=config.TRAIN_BN,
-                            verbose=1 if verbose > 1 else 0)
-    if not trained:
-        raise ValueError(f"layers={layers!r} matches no layer with weights")
-    if optimizer is None:
-        optimizer = make_optimizer(config, learning_rate, config.LEARNING_MOMENTUM)
-    model.keras_model.compile(optimizer=optimizer, jit_compile=False)   # CropAndResize and tf.random.shuffle do not compile with XLA
-
-    os.makedirs(model.log_dir, exist_ok=True)
-    # Custom callbacks first, so what they add to the epoch logs (e.g. val_mAP50) reaches
-    # TensorBoard and the checkpoint callback sees their stop_training.
-    callbacks = list(custom_callbacks or []) + [
-        StopOnNaN(),
-        keras.callbacks.TensorBoard(log_dir=model.log_dir, histogram_freq=0, write_graph=False),
-        CheckpointCallback(model.checkpoint_path),
-    ]
-
-    if model.epoch >= epochs:
-        logger.warning("Model is at epoch %d already; train(epochs=%d) has nothing to do "
-                       "(epochs is the cumulative target, as in Matterport).", model.epoch, epochs)
-        return None
     history = model.keras_model.fit(
         train_data, initial_epoch=model.epoch, epochs=epochs,
         steps_per_epoch=config.STEPS_PER_EPOCH, validation_data=val_data,

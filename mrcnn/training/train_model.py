@@ -6,8 +6,16 @@ losses (float32 scalars, see :mod:`mrcnn.layers.losses`) and this class sums the
     total = sum(LOSS_WEIGHTS[name] * loss[name]) + WEIGHT_DECAY * sum(mean(w ** 2))
 
 where the L2 term runs over trainable kernels and biases, not BatchNorm gamma/beta, each weight's
-sum of squares divided by its size (Matterport's formula). Under a ``tf.distribute`` strategy the
-per-replica total is divided by the number of replicas, because the replicas' gradients are summed.
+sum of squares divided by its size (Matterport's formula).
+
+Gradients are clipped here, each to the norm ``gradient_clip_norm`` (Matterport's per-variable
+``clipnorm``), and not by the optimizer: Keras clips each replica's part of the gradient before
+summing the replicas, which under ``tf.distribute`` would clip something else than the gradient.
+So with R replicas the step divides its loss by R, sums the replicas' gradients itself (giving
+the gradient of the batch mean), clips that, and gives the optimizer 1/R of it, which the
+optimizer's own sum over the replicas turns back into the clipped gradient. With one replica this
+is plain clipping. Under ``mixed_float16`` the gradients are still multiplied by the loss scale at
+that point, so the threshold is too.
 """
 import keras
 import tensorflow as tf
@@ -21,16 +29,19 @@ LOSS_NAMES = tuple(LOSS_FUNCTIONS)
 class MaskRCNNTrainModel(keras.Model):
     """Functional Mask R-CNN training graph with ``train_step`` / ``test_step`` for ``fit()``.
 
-    loss_weights: {loss name: weight} (Config.LOSS_WEIGHTS); weight_decay: Config.WEIGHT_DECAY.
+    loss_weights: {loss name: weight} (Config.LOSS_WEIGHTS); weight_decay: Config.WEIGHT_DECAY;
+    gradient_clip_norm: Config.GRADIENT_CLIP_NORM (None: no clipping).
     ``metrics`` holds one running mean per loss plus ``loss`` (the weighted total), so the progress
     bar and TensorBoard show Matterport's names (``val_`` prefixed for validation).
     """
 
-    def __init__(self, *args, loss_weights=None, weight_decay=0.0, **kwargs):
+    def __init__(self, *args, loss_weights=None, weight_decay=0.0, gradient_clip_norm=None,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.mrcnn_loss_weights = {name: float((loss_weights or {}).get(name, 1.0))
-                             for name in LOSS_NAMES}
+                                   for name in LOSS_NAMES}
         self.weight_decay = float(weight_decay)
+        self.gradient_clip_norm = float(gradient_clip_norm) if gradient_clip_norm else None
         self.loss_trackers = {name: keras.metrics.Mean(name=name)
                               for name in ("loss",) + LOSS_NAMES}
 
@@ -63,10 +74,25 @@ class MaskRCNNTrainModel(keras.Model):
             scaled = total / tf.cast(replicas, tf.float32)
             if hasattr(self.optimizer, "scale_loss"):
                 scaled = self.optimizer.scale_loss(scaled)   # float16 loss scaling
-        gradients = tape.gradient(scaled, variables)
-        self.optimizer.apply_gradients(
-            [(g, v) for g, v in zip(gradients, variables) if g is not None])
+        pairs = [(g, v) for g, v in zip(tape.gradient(scaled, variables), variables)
+                 if g is not None]
+        gradients = self._summed_and_clipped([g for g, _ in pairs], replicas)
+        self.optimizer.apply_gradients(zip(gradients, [v for _, v in pairs]))
         return self._update_metrics(losses, total)
+
+    def _summed_and_clipped(self, gradients, replicas):
+        """The clipped gradient of the global batch, divided by ``replicas`` (see the module)."""
+        if replicas > 1:
+            gradients = tf.distribute.get_replica_context().all_reduce(
+                tf.distribute.ReduceOp.SUM, gradients)
+        if self.gradient_clip_norm:
+            threshold = self.gradient_clip_norm
+            if hasattr(self.optimizer, "dynamic_scale"):          # LossScaleOptimizer
+                threshold = threshold * tf.cast(self.optimizer.dynamic_scale, tf.float32)
+            gradients = [tf.clip_by_norm(g, tf.cast(threshold, g.dtype)) for g in gradients]
+        if replicas > 1:
+            gradients = [g / tf.cast(replicas, g.dtype) for g in gradients]
+        return gradients
 
     def test_step(self, data):
         losses, total = self._compute_losses(data, training=False)
@@ -80,5 +106,6 @@ class MaskRCNNTrainModel(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update(loss_weights=self.mrcnn_loss_weights, weight_decay=self.weight_decay)
+        config.update(loss_weights=self.mrcnn_loss_weights, weight_decay=self.weight_decay,
+                      gradient_clip_norm=self.gradient_clip_norm)
         return config

@@ -89,7 +89,7 @@ def main(argv=None):
     parser.add_argument("--eval-images", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--optimizer", choices=["sgd", "adam"], default="adam",
-                        help="sgd: Matterport's SGD with momentum; adam: Adam with clipnorm")
+                        help="sgd: Matterport's SGD with momentum; adam: Adam")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="config overrides, e.g. --set IMAGES_PER_GPU=4 LEARNING_RATE=0.01")
     args = parser.parse_args(argv)
@@ -110,8 +110,7 @@ def main(argv=None):
     budget = TimeBudget(args.minutes * 60, config.LEARNING_RATE)
     optimizer = None
     if args.optimizer == "adam":
-        optimizer = keras.optimizers.Adam(config.LEARNING_RATE,
-                                          clipnorm=config.GRADIENT_CLIP_NORM)
+        optimizer = keras.optimizers.Adam(config.LEARNING_RATE)
     # An upper bound on the epochs; the time budget stops training first.
     epochs = max(1, int(args.minutes * 60 / (config.STEPS_PER_EPOCH * 0.2)))
     model.train(train_set, val_set, learning_rate=config.LEARNING_RATE, epochs=epochs,

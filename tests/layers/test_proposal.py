@@ -53,7 +53,7 @@ def test_pads_with_zero_rows_when_nms_keeps_few():
 
 
 def test_clips_to_image_and_applies_std_dev():
-    # dy = 10 * 0.1 = 1 box height down: (0.8, 0.0, 1.0, 0.2) -> moved to y 1.0..1.2, clipped to 1.0.
+    # dy = 10 * 0.1 = 1 box height down: (0.8, 0.0, 1.0, 0.2) -> y 1.0..1.2, clipped to 1.0.
     anchors = np.array([[[0.8, 0.0, 1.0, 0.2], [0.0, 0.0, 0.2, 0.2]]], np.float32)
     deltas = np.array([[[10, 0, 0, 0], [0, 5, 0, 0]]], np.float32)
     probs = np.array([[[0.1, 0.9], [0.2, 0.8]]], np.float32)

@@ -21,7 +21,7 @@ LOSSES = ["rpn_class_loss", "rpn_bbox_loss", "mrcnn_class_loss", "mrcnn_bbox_los
 
 def compiled(model, lr):
     set_trainable(model.keras_model, layer_regex("all"), train_bn=False)
-    model.keras_model.compile(optimizer=keras.optimizers.SGD(lr, momentum=0.9, clipnorm=5.0),
+    model.keras_model.compile(optimizer=keras.optimizers.SGD(lr, momentum=0.9),
                               jit_compile=False)
     return model.keras_model
 
