@@ -15,7 +15,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
+
+from mrcnn.files import atomic_path
 
 __all__ = ["COCO_MODEL_URL", "RESNET50_IMAGENET_URL", "RESNET50_IMAGENET_MD5",
            "RESNET50_IMAGENET_FILENAME", "DownloadError",
@@ -73,10 +74,8 @@ def download_file(url, dest_path, verbose=1, timeout=30, md5_hash=None):
     except (OSError, ValueError, http.client.HTTPException) as e:
         raise fail("{}: {}".format(type(e).__name__, e)) from e
 
-    tmp_path = os.path.join(folder, ".{}.{}.part".format(os.path.basename(dest_path),
-                                                         uuid.uuid4().hex[:12]))
-    try:
-        with response, open(tmp_path, "xb") as out:
+    with atomic_path(dest_path, suffix=".part") as tmp_path:
+        with response, open(tmp_path, "wb") as out:
             total = response.headers.get("Content-Length")
             total = int(total) if total and total.isdigit() else None
             digest = hashlib.md5()
@@ -104,11 +103,6 @@ def download_file(url, dest_path, verbose=1, timeout=30, md5_hash=None):
             raise fail("received {} of {} bytes".format(received, total))
         if md5_hash is not None and digest.hexdigest() != md5_hash.lower():
             raise fail("MD5 is {}, expected {}".format(digest.hexdigest(), md5_hash))
-        os.replace(tmp_path, dest_path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
     return dest_path
 
 

@@ -126,12 +126,12 @@ class MaskRCNN:
         COCO weights on another number of classes. A shape mismatch raises
         :class:`mrcnn.weights.WeightsFileError` naming each layer, with the ``exclude`` to pass.
         Afterwards ``log_dir`` and ``epoch`` follow the file, so training resumes where it stopped.
+        Returns None, as Matterport (:func:`mrcnn.weights.load_weights` returns the layer names).
         """
         from mrcnn.weights import load_weights
         loaded = load_weights(self.keras_model, filepath, by_name=by_name, exclude=exclude)
         logger.info("Loaded %d layers from %s", len(loaded), filepath)
         self.set_log_dir(filepath)
-        return loaded
 
     def save_weights(self, filepath):
         """Write the weights in the by-name layout (loads into either mode and into Matterport)."""

@@ -4,6 +4,7 @@ and the graph's layers and functions under their old names.
 A thin facade over :mod:`mrcnn.maskrcnn`, :mod:`mrcnn.data`, :mod:`mrcnn.graph`,
 :mod:`mrcnn.layers` and :mod:`mrcnn.ops`.
 """
+from mrcnn.core.anchors import compute_backbone_shapes
 from mrcnn.core.images import mold_image, unmold_image
 from mrcnn.core.meta import compose_image_meta, parse_image_meta
 from mrcnn.data.image_gt import load_image_gt
@@ -35,6 +36,7 @@ __all__ = [
     "load_image_gt", "data_generator", "DataSequence", "build_batch", "build_rpn_targets",
     "generate_random_rois", "build_detection_targets",
     "mold_image", "unmold_image", "compose_image_meta", "parse_image_meta",
+    "compute_backbone_shapes",
     "parse_image_meta_graph",
     "build_graph", "resnet_graph", "identity_block", "conv_block", "fpn_graph", "rpn_graph",
     "build_rpn_model", "fpn_classifier_graph", "build_fpn_mask_graph",

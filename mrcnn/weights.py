@@ -15,10 +15,11 @@ array and weightless ``tf_op_layer_*`` / ``add_loss*`` entries: our anchors are 
 groups match no layer with weights and are ignored.
 """
 import os
-import tempfile
 
 import h5py
 import numpy as np
+
+from mrcnn.files import atomic_path
 
 HEAD_LAYERS = ("mrcnn_class_logits", "mrcnn_bbox_fc", "mrcnn_bbox", "mrcnn_mask")
 """The layers whose shapes depend on NUM_CLASSES: exclude them to fine-tune COCO weights."""
@@ -203,12 +204,7 @@ def save_weights(keras_model, filepath):
     """
     import keras
 
-    filepath = os.fspath(filepath)
-    directory = os.path.dirname(os.path.abspath(filepath))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(suffix=".h5.tmp", dir=directory)
-    os.close(fd)
-    try:
+    with atomic_path(filepath, suffix=".h5.tmp") as tmp_path:
         with h5py.File(tmp_path, "w") as f:
             f.attrs["layer_names"] = _byte_strings(layer.name for layer in keras_model.layers)
             f.attrs["backend"] = b"tensorflow"
@@ -219,8 +215,3 @@ def save_weights(keras_model, filepath):
                 group.attrs["weight_names"] = _byte_strings(names)
                 for name, variable in zip(names, layer.weights):
                     group.create_dataset(name, data=variable.numpy())
-        os.replace(tmp_path, filepath)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise

@@ -22,12 +22,12 @@ import copy
 import io
 import json
 import numbers
-import os
-import tempfile
 
 import numpy as np
 import pycocotools.mask as mask_utils
 from pycocotools.coco import COCO
+
+from mrcnn.files import atomic_path
 
 __all__ = ["load_ground_truth", "encode_masks", "ground_truth_annotations", "detection_results",
            "categories", "build_coco_ground_truth", "make_coco", "load_coco_results",
@@ -312,18 +312,9 @@ def save_coco_results(path, dataset, detections, source_ids=None):
 def write_json(path, data, indent=None):
     """Write ``data`` as JSON to ``path`` (its folder created), NumPy scalars and arrays as
     numbers and lists; the file appears complete or not at all (written aside, then renamed)."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(suffix=".json.tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as f:
+    with atomic_path(path, suffix=".json.tmp") as tmp_path:
+        with open(tmp_path, "w") as f:
             json.dump(data, f, indent=indent, default=_json_default)
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
 
 
 def _json_default(value):

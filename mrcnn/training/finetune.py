@@ -22,7 +22,8 @@ import collections
 import os
 import re
 
-from mrcnn.weights import layers_to_exclude, read_weight_shapes, weighted_layers
+from mrcnn.weights import (layers_to_exclude, load_weights, read_weight_shapes,
+                           weighted_layers)
 
 __all__ = ["Stage", "LoadReport", "FINETUNE_STAGES", "load_for_finetuning", "finetune_stages",
            "train_stages"]
@@ -64,7 +65,9 @@ def load_for_finetuning(model, weights_path, exclude=(), verbose=1):
     excluded_names = set(mismatched) | set(exclude)
     file_layers = set(read_weight_shapes(weights_path))
     layers = list(weighted_layers(model.keras_model))
-    loaded = model.load_weights(weights_path, by_name=True, exclude=sorted(excluded_names))
+    loaded = load_weights(model.keras_model, weights_path, by_name=True,
+                          exclude=sorted(excluded_names))
+    model.set_log_dir(weights_path)
     excluded = [name for name in layers if name in excluded_names]
     not_in_file = [name for name in layers if name not in file_layers
                    and name not in excluded_names]
