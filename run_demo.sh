@@ -5,12 +5,6 @@
 #   ./run_demo.sh --minutes 3     extra arguments go to samples/shapes/train_shapes.py
 set -euo pipefail
 cd "$(dirname "$0")"
-VENV="${MRCNN_VENV:-.venv}"
-PYTHON="${PYTHON:-python3}"
-if [ ! -x "$VENV/bin/python" ]; then
-    "$PYTHON" -m venv "$VENV"
-fi
-"$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet -e .
-export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
+MRCNN_EXTRAS=
+source scripts/venv.sh
 exec "$VENV/bin/python" samples/shapes/train_shapes.py "$@"

@@ -4,12 +4,6 @@
 #   ./run_tests.sh -m "not slow" extra arguments go to pytest
 set -euo pipefail
 cd "$(dirname "$0")"
-VENV="${MRCNN_VENV:-.venv}"
-PYTHON="${PYTHON:-python3}"
-if [ ! -x "$VENV/bin/python" ]; then
-    "$PYTHON" -m venv "$VENV"
-fi
-"$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet -e ".[test]"
-export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
+MRCNN_EXTRAS=test
+source scripts/venv.sh
 exec "$VENV/bin/python" -m pytest "$@"

@@ -22,6 +22,7 @@ setup(
         "albumentations>=2,<3",
         "pyyaml>=6",
     ],
+    entry_points={"console_scripts": ["mrcnn=mrcnn.cli:main"]},
     extras_require={
         # Matterport's imgaug augmenters. imgaug 0.4.0 does not import with NumPy 2;
         # the maintained fork "imaug" imports as `imgaug`.
@@ -30,7 +31,6 @@ setup(
     },
     classifiers=[
         "Programming Language :: Python :: 3",
-        "License :: OSI Approved :: MIT License",
         "Topic :: Scientific/Engineering :: Image Recognition",
     ],
 )

@@ -17,35 +17,11 @@ BASIC_BLOCK_COUNTS = {"resnet18": (2, 2, 2, 2), "resnet34": (3, 4, 6, 3)}
 """Basic blocks per stage (2..5) of the light ResNets; stage k has 64 * 2**(k-2) channels."""
 
 
-def identity_block(input_tensor, kernel_size, filters, stage, block, use_bias=True, train_bn=True):
-    """Bottleneck block whose shortcut is the identity.
+def _bottleneck(input_tensor, kernel_size, filters, stage, block, strides, projection, use_bias,
+                train_bn):
+    """1x1 -> kxk -> 1x1 convs (each with BatchNorm) plus a shortcut, then ReLU.
 
-    input_tensor: [batch, h, w, filters[2]] -> [batch, h, w, filters[2]].
-    ``train_bn`` False freezes the block's BatchNorm layers (see :class:`BatchNorm`).
-    """
-    nb_filter1, nb_filter2, nb_filter3 = filters
-    conv_name_base = f"res{stage}{block}_branch"
-    bn_name_base = f"bn{stage}{block}_branch"
-    frozen = train_bn is False
-
-    x = KL.Conv2D(nb_filter1, (1, 1), name=conv_name_base + "2a", use_bias=use_bias)(input_tensor)
-    x = BatchNorm(frozen=frozen, name=bn_name_base + "2a")(x)
-    x = KL.Activation("relu")(x)
-    x = KL.Conv2D(nb_filter2, (kernel_size, kernel_size), padding="same",
-                  name=conv_name_base + "2b", use_bias=use_bias)(x)
-    x = BatchNorm(frozen=frozen, name=bn_name_base + "2b")(x)
-    x = KL.Activation("relu")(x)
-    x = KL.Conv2D(nb_filter3, (1, 1), name=conv_name_base + "2c", use_bias=use_bias)(x)
-    x = BatchNorm(frozen=frozen, name=bn_name_base + "2c")(x)
-    x = KL.Add()([x, input_tensor])
-    return KL.Activation("relu", name=f"res{stage}{block}_out")(x)
-
-
-def conv_block(input_tensor, kernel_size, filters, stage, block, strides=(2, 2), use_bias=True,
-               train_bn=True):
-    """Bottleneck block with a projection shortcut; ``strides`` downsample both paths.
-
-    input_tensor: [batch, h, w, c] -> [batch, h / s, w / s, filters[2]].
+    The shortcut is the input, or with ``projection`` a strided 1x1 conv (``res..._branch1``).
     """
     nb_filter1, nb_filter2, nb_filter3 = filters
     conv_name_base = f"res{stage}{block}_branch"
@@ -62,11 +38,33 @@ def conv_block(input_tensor, kernel_size, filters, stage, block, strides=(2, 2),
     x = KL.Activation("relu")(x)
     x = KL.Conv2D(nb_filter3, (1, 1), name=conv_name_base + "2c", use_bias=use_bias)(x)
     x = BatchNorm(frozen=frozen, name=bn_name_base + "2c")(x)
-    shortcut = KL.Conv2D(nb_filter3, (1, 1), strides=strides, name=conv_name_base + "1",
-                         use_bias=use_bias)(input_tensor)
-    shortcut = BatchNorm(frozen=frozen, name=bn_name_base + "1")(shortcut)
+    shortcut = input_tensor
+    if projection:
+        shortcut = KL.Conv2D(nb_filter3, (1, 1), strides=strides, name=conv_name_base + "1",
+                             use_bias=use_bias)(input_tensor)
+        shortcut = BatchNorm(frozen=frozen, name=bn_name_base + "1")(shortcut)
     x = KL.Add()([x, shortcut])
     return KL.Activation("relu", name=f"res{stage}{block}_out")(x)
+
+
+def identity_block(input_tensor, kernel_size, filters, stage, block, use_bias=True, train_bn=True):
+    """Bottleneck block whose shortcut is the identity.
+
+    input_tensor: [batch, h, w, filters[2]] -> [batch, h, w, filters[2]].
+    ``train_bn`` False freezes the block's BatchNorm layers (see :class:`BatchNorm`).
+    """
+    return _bottleneck(input_tensor, kernel_size, filters, stage, block, (1, 1), False,
+                       use_bias, train_bn)
+
+
+def conv_block(input_tensor, kernel_size, filters, stage, block, strides=(2, 2), use_bias=True,
+               train_bn=True):
+    """Bottleneck block with a projection shortcut; ``strides`` downsample both paths.
+
+    input_tensor: [batch, h, w, c] -> [batch, h / s, w / s, filters[2]].
+    """
+    return _bottleneck(input_tensor, kernel_size, filters, stage, block, strides, True,
+                       use_bias, train_bn)
 
 
 def basic_block(input_tensor, filters, stage, block, strides=(1, 1), train_bn=True):

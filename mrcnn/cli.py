@@ -1,0 +1,269 @@
+"""The ``mrcnn`` command line (console script ``mrcnn``; also ``python -m mrcnn``).
+
+    mrcnn train DATASET [--val DATASET] --weights coco|imagenet|last|none|PATH
+                --layers heads|3+|4+|5+|all|REGEX --epochs N [--lr X]
+                [--config FILE] [--set KEY=VALUE ...] [--logs DIR]
+    mrcnn evaluate DATASET --weights last|PATH [--json OUT] [--limit N]
+    mrcnn detect IMAGE_OR_FOLDER ... --weights coco|last|PATH [--dataset DATASET] --out DIR
+    mrcnn inspect-weights FILE [--num-classes N]
+
+Glossary: a DATASET spec names annotations and how to read them (see :func:`parse_dataset_spec`):
+``coco:ANN_JSON:IMAGE_DIR``, ``labelme:FOLDER``, ``via:JSON[:IMAGE_DIR]`` or ``module:attr``
+(a Python import; ``attr`` a callable returning a prepared :class:`mrcnn.datasets.Dataset`).
+"weights" as in :mod:`mrcnn.runner`. Class 0 is background; NUM_CLASSES counts it.
+
+Exit codes: 0 success; 2 a command line that does not parse (argparse, message on stderr);
+1 input that does not work (missing files, DatasetError, ConfigError, WeightsFileError,
+DownloadError, UsageError), one line "mrcnn: error: ..." on stderr, no traceback.
+"""
+import argparse
+import collections
+import importlib
+import os
+import sys
+
+from mrcnn import runner
+from mrcnn.config import Config
+
+__all__ = ["DatasetSpec", "parse_dataset_spec", "load_dataset", "head_layer_widths",
+           "excluded_for_num_classes", "build_parser", "main"]
+
+PROG = "mrcnn"
+#: A parsed DATASET argument: kind "coco" | "labelme" | "via" | "python" and its parts
+#: (coco: (ann_json, image_dir); labelme: (folder,); via: (json, image_dir or None);
+#: python: (module, attr)).
+DatasetSpec = collections.namedtuple("DatasetSpec", ["kind", "parts"])
+DATASET_FORMS = "coco:ANN_JSON:IMAGE_DIR, labelme:FOLDER, via:JSON[:IMAGE_DIR] or module:attr"
+
+
+class CliConfig(Config):
+    """The base config of the command line. NUM_CLASSES comes from the dataset, or in detect
+    without --dataset from the weights file (its mrcnn_class_logits); only detect with
+    --weights last|imagenet and no --dataset uses this value (COCO: 80 classes + BG) or the
+    one of --config / --set."""
+    NAME = "mrcnn"
+    NUM_CLASSES = 1 + 80
+
+
+def parse_dataset_spec(spec):
+    """DatasetSpec of a DATASET argument; argparse.ArgumentTypeError (so argparse exits with 2
+    and a one-line message) for anything else. Only the syntax is checked here; files are read
+    by :func:`load_dataset`."""
+    kind, sep, rest = str(spec).partition(":")
+    parts = rest.split(":")
+    if not sep or not kind or not all(parts):
+        raise argparse.ArgumentTypeError(f"dataset spec {spec!r} is none of {DATASET_FORMS}")
+    if kind == "coco" and len(parts) == 2:
+        return DatasetSpec("coco", tuple(parts))
+    if kind == "labelme" and len(parts) == 1:
+        return DatasetSpec("labelme", tuple(parts))
+    if kind == "via" and len(parts) in (1, 2):
+        return DatasetSpec("via", (parts[0], parts[1] if len(parts) == 2 else None))
+    if kind in ("coco", "labelme", "via"):
+        raise argparse.ArgumentTypeError(
+            f"dataset spec {spec!r}: {kind} takes "
+            + {"coco": "coco:ANN_JSON:IMAGE_DIR", "labelme": "labelme:FOLDER",
+               "via": "via:JSON[:IMAGE_DIR]"}[kind])
+    identifiers = kind.split(".") + parts[0].split(".")
+    if len(parts) != 1 or not all(name.isidentifier() for name in identifiers):
+        raise argparse.ArgumentTypeError(f"dataset spec {spec!r} is none of {DATASET_FORMS}")
+    return DatasetSpec("python", (kind, parts[0]))
+
+
+def load_dataset(spec, class_names=None):
+    """The prepared Dataset a DatasetSpec names.
+
+    class_names: for labelme and via, the classes in id order (e.g. the training set's, so that
+    a validation set numbers them alike); None: as the files give them.
+    Raises DatasetError for files that do not read, UsageError for a module:attr that does not
+    import or does not give a prepared Dataset.
+    """
+    from mrcnn.datasets import CocoDataset, Dataset, LabelmeDataset, ViaDataset
+    if spec.kind == "coco":
+        dataset = CocoDataset()
+        dataset.load_coco(*spec.parts)
+    elif spec.kind == "labelme":
+        dataset = LabelmeDataset()
+        dataset.load_labelme(spec.parts[0], class_names=class_names)
+    elif spec.kind == "via":
+        dataset = ViaDataset()
+        dataset.load_via(spec.parts[0], image_dir=spec.parts[1], class_names=class_names)
+    else:
+        module_name, attr = spec.parts
+        try:
+            target = importlib.import_module(module_name)
+        except ImportError as e:
+            raise runner.UsageError(f"dataset {module_name}:{attr}: cannot import "
+                                    f"{module_name} ({e})") from None
+        for name in attr.split("."):
+            if not hasattr(target, name):
+                raise runner.UsageError(f"dataset {module_name}:{attr}: {module_name} has no "
+                                        f"{attr}")
+            target = getattr(target, name)
+        if not callable(target):
+            raise runner.UsageError(f"dataset {module_name}:{attr} is not callable")
+        dataset = target()
+        if not isinstance(dataset, Dataset) or not hasattr(dataset, "num_classes"):
+            raise runner.UsageError(f"dataset {module_name}:{attr}() must return a prepared "
+                                    f"mrcnn Dataset (call prepare()), got "
+                                    f"{type(dataset).__name__}")
+        return dataset
+    dataset.prepare()
+    return dataset
+
+
+#: The head layers whose weights' last axis depends on NUM_CLASSES, and that axis' width as a
+#: multiple of NUM_CLASSES (kernel and bias alike): class logits N, box deltas 4 N, masks N.
+HEAD_CLASS_FACTORS = {"mrcnn_class_logits": 1, "mrcnn_bbox_fc": 4, "mrcnn_mask": 1}
+
+
+def head_layer_widths(num_classes):
+    """{head layer name: width of its weights' last axis} for ``num_classes`` (with BG)."""
+    return {name: factor * num_classes for name, factor in HEAD_CLASS_FACTORS.items()}
+
+
+def excluded_for_num_classes(shapes, num_classes):
+    """Layers of a weights file that a model of ``num_classes`` could not load (fine-tuning
+    leaves them out), found arithmetically without building a model: the head layers of
+    :data:`HEAD_CLASS_FACTORS` whose weights' last axis is not factor * num_classes (e.g. for
+    Matterport's COCO file and num_classes 2: mrcnn_class_logits kernel [1024, 81] != 2,
+    mrcnn_bbox_fc [1024, 324] != 8, mrcnn_mask [1, 1, 256, 81] != 2: all three).
+
+    shapes: {layer name: [shape, ...]} (mrcnn.weights.read_weight_shapes). Returns the names,
+    in file order. Every other layer's shape does not depend on NUM_CLASSES (a file of another
+    backbone or config can differ elsewhere too; MaskRCNN.load_weights names those layers).
+    """
+    widths = head_layer_widths(num_classes)
+    return [name for name, layer_shapes in shapes.items() if name in widths
+            and any(shape[-1] != widths[name] for shape in layer_shapes)]
+
+
+def build_parser():
+    """The argparse parser of the four subcommands."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Mask R-CNN: train, evaluate and detect from the command line.",
+        epilog="DATASET is " + DATASET_FORMS + ".")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    train = commands.add_parser("train", help="train from weights on a dataset")
+    train.add_argument("dataset", type=parse_dataset_spec, metavar="DATASET")
+    train.add_argument("--val", type=parse_dataset_spec, metavar="DATASET",
+                       help="validation set (default: the training set)")
+    train.add_argument("--layers", default="heads", metavar="heads|3+|4+|5+|all|REGEX",
+                       help="layers to train (default: heads)")
+    train.add_argument("--epochs", type=runner.positive_count, required=True, metavar="N",
+                       help="epochs to train, counted from the epoch of --weights last")
+    train.add_argument("--lr", type=runner.positive, metavar="X",
+                       help="learning rate (default: the config's LEARNING_RATE)")
+    evaluate = commands.add_parser("evaluate", help="COCO-style AP/AR and VOC mAP")
+    evaluate.add_argument("dataset", type=parse_dataset_spec, metavar="DATASET")
+    evaluate.add_argument("--json", metavar="OUT", help="write the results there")
+    evaluate.add_argument("--limit", type=runner.positive_count, metavar="N",
+                          help="the first N images only")
+    detect = commands.add_parser("detect", help="draw detections and write COCO results")
+    detect.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER")
+    detect.add_argument("--dataset", type=parse_dataset_spec, metavar="DATASET",
+                        help="for the class names (default: NUM_CLASSES from the weights, "
+                             "classes named 'class 1', ...)")
+    detect.add_argument("--out", required=True, metavar="DIR",
+                        help="pictures DIR/<image>.png and DIR/detections.json")
+    for sub, default in ((train, "coco"), (evaluate, "last"), (detect, "last")):
+        sub.add_argument("--weights", default=default, metavar="coco|imagenet|last|none|PATH",
+                         help=f"weights to start from (default: {default}); coco is "
+                              f"{runner.COCO_WEIGHTS_FILE} in the current folder, downloaded "
+                              f"if missing; last is the last checkpoint under --logs")
+        sub.add_argument("--config", metavar="FILE", help="YAML/JSON file of Config values")
+        sub.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                         help="Config overrides, e.g. --set IMAGES_PER_GPU=1 BACKBONE=resnet50")
+        sub.add_argument("--logs", default="logs", metavar="DIR",
+                         help="checkpoints and TensorBoard logs (default: logs)")
+    inspect = commands.add_parser("inspect-weights", help="list a .h5's layers and shapes")
+    inspect.add_argument("file", metavar="FILE")
+    inspect.add_argument("--num-classes", type=runner.positive_count, metavar="N",
+                         help="say which layers a model of N classes (with BG) leaves out")
+    return parser
+
+
+def _train(args):
+    # The data first: its errors come before the seconds TensorFlow takes to import.
+    train_set = load_dataset(args.dataset)
+    val_set = (load_dataset(args.val, _class_names(args.val, train_set)) if args.val
+               else train_set)
+    from mrcnn.maskrcnn import MaskRCNN
+    from mrcnn.training.finetune import Stage
+    config = runner.make_config(CliConfig, args, NUM_CLASSES=train_set.num_classes)
+    config.display()
+    model = MaskRCNN(mode="training", config=config, model_dir=args.logs)
+    runner.load_training_weights(model, args.weights)
+    stage = Stage(args.layers, model.epoch + args.epochs, args.lr or config.LEARNING_RATE)
+    runner.train(model, train_set, val_set, [stage])
+    return 0
+
+
+def _class_names(spec, dataset):
+    """The training set's classes for a labelme/via validation set (None for the others)."""
+    return dataset.class_names[1:] if spec.kind in ("labelme", "via") else None
+
+
+def _inference_model(args, num_classes):
+    from mrcnn.maskrcnn import MaskRCNN
+    values = {"NUM_CLASSES": num_classes} if num_classes else {}
+    config = runner.make_config(CliConfig, args, inference=True, **values)
+    model = MaskRCNN(mode="inference", config=config, model_dir=args.logs)
+    runner.load_inference_weights(model, args.weights)
+    return model
+
+
+def _evaluate(args):
+    dataset = load_dataset(args.dataset)
+    model = _inference_model(args, dataset.num_classes)
+    runner.evaluate(model, dataset, limit=args.limit, json_path=args.json)
+    return 0
+
+
+def _detect(args):
+    from mrcnn.weights import read_weight_shapes
+    if args.dataset:
+        class_names = load_dataset(args.dataset).class_names
+        num_classes = len(class_names)
+    else:
+        num_classes = None
+        if args.weights.lower() not in runner.WEIGHTS_KEYWORDS or args.weights.lower() == "coco":
+            path = runner.weights_path(None, args.weights)
+            num_classes = read_weight_shapes(path).get("mrcnn_class_logits", [(None,)])[0][-1]
+    model = _inference_model(args, num_classes)
+    if not args.dataset:
+        class_names = ["BG"] + [f"class {i}" for i in range(1, model.config.NUM_CLASSES)]
+    runner.detect(model, args.images, class_names, args.out,
+                  results_json=os.path.join(args.out, "detections.json"))
+    return 0
+
+
+def _inspect_weights(args):
+    from mrcnn.weights import read_weight_shapes
+    shapes = read_weight_shapes(args.file)
+    width = max(len(name) for name in shapes)
+    for name, layer_shapes in shapes.items():
+        print(f"{name:<{width}}  " + "  ".join(str(list(s)) for s in layer_shapes))
+    print(f"{len(shapes)} layers with weights")
+    if "mrcnn_class_logits" in shapes:
+        print(f"NUM_CLASSES of the file: {shapes['mrcnn_class_logits'][0][-1]}")
+    if args.num_classes:
+        excluded = excluded_for_num_classes(shapes, args.num_classes)
+        print(f"Excluded for NUM_CLASSES={args.num_classes}: "
+              + (", ".join(excluded) if excluded else "none"))
+    return 0
+
+
+COMMANDS = {"train": _train, "evaluate": _evaluate, "detect": _detect,
+            "inspect-weights": _inspect_weights}
+
+
+def main(argv=None):
+    """Run the command line ``argv`` (default sys.argv[1:]); returns the exit code."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")     # TensorFlow's C++ start-up chatter
+    args = build_parser().parse_args(argv)
+    return runner.run(lambda: COMMANDS[args.command](args), prog=PROG)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

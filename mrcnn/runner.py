@@ -1,0 +1,267 @@
+"""The steps behind the ``mrcnn`` command line and the samples' scripts: config from the command
+line, the weights to start from, staged training, evaluation, detection pictures, and one-line
+errors instead of tracebacks.
+
+Glossary: "weights" names a .h5 file or one of :data:`WEIGHTS_KEYWORDS` (coco: Matterport's COCO
+model, downloaded when missing; imagenet: the ResNet50 ImageNet backbone; last: the last
+checkpoint under the model's log folder; none: random weights); "stage" is
+:class:`mrcnn.training.finetune.Stage` (layers, cumulative target epoch, learning rate); images
+are uint8 RGB [height, width, 3] as Dataset.load_image gives them; pixel boxes are
+(y1, x1, y2, x2) with y2/x2 exclusive; class 0 is background.
+"""
+import argparse
+import json
+import os
+import sys
+
+from mrcnn.config import ConfigError
+from mrcnn.datasets.base import DatasetError
+from mrcnn.datasets.image_io import is_image_file, read_image
+from mrcnn.download import DownloadError
+from mrcnn.files import atomic_path
+from mrcnn.weights import WeightsFileError
+
+__all__ = ["UsageError", "WEIGHTS_KEYWORDS", "COCO_WEIGHTS_FILE", "USER_ERRORS", "count",
+           "positive_count", "positive", "make_config", "weights_path", "load_training_weights",
+           "load_inference_weights", "train", "evaluate", "image_files", "read_images",
+           "detect", "run"]
+
+#: ``--weights`` keywords (anything else is a file path).
+WEIGHTS_KEYWORDS = ("coco", "imagenet", "last", "none")
+#: Where ``--weights coco`` looks for Matterport's COCO model unless told otherwise (``coco_path``):
+#: the current folder, as Matterport's samples and notebooks did; downloaded there if missing.
+COCO_WEIGHTS_FILE = "mask_rcnn_coco.h5"
+
+
+class UsageError(ValueError):
+    """A command line that cannot work (e.g. evaluate with --weights none)."""
+
+
+#: Errors about the user's input that :func:`run` reports in one line (exit code 1).
+USER_ERRORS = (DatasetError, WeightsFileError, DownloadError, ConfigError, FileNotFoundError,
+               UsageError)
+
+
+def count(text):
+    """An int >= 0 for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def positive_count(text):
+    """An int >= 1 for argparse."""
+    value = count(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def positive(text):
+    """A number > 0 for argparse."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def make_config(config_class, args, inference=False, **values):
+    """The config of a command: ``config_class`` defaults, then ``args.config`` (a YAML/JSON file,
+    Config.from_file), then ``args.set`` (["KEY=VALUE", ...], Config.apply_overrides), then
+    ``values`` that the data dictates (e.g. NUM_CLASSES, which wins over a --config file; naming
+    it in --set with another value is a ConfigError). Inference configs run one image at a time.
+    """
+    config = config_class.from_file(args.config) if args.config else config_class()
+    config.apply_overrides(args.set)
+    named = {item.split("=", 1)[0].strip() for item in args.set}
+    clashes = [key for key, value in values.items()
+               if key in named and getattr(config, key) != value]
+    if clashes:
+        raise ConfigError("--set {} disagrees with the dataset, which gives {}; leave it "
+                          "out".format(", ".join(clashes), values))
+    if values:
+        config.update(**values)
+    if inference:
+        config.update(GPU_COUNT=1, IMAGES_PER_GPU=1)
+    return config
+
+
+def weights_path(model, weights, coco_path=None):
+    """The file that ``weights`` names for ``model``: COCO (``coco_path``, default
+    :data:`COCO_WEIGHTS_FILE`; downloaded when missing, with a DownloadError saying where to put
+    it offline), ImageNet, the last checkpoint, or a path (WeightsFileError if missing)."""
+    keyword = weights.lower()
+    if keyword == "coco":
+        coco_path = coco_path or COCO_WEIGHTS_FILE
+        if not os.path.exists(coco_path):
+            from mrcnn.utils import download_trained_weights
+            download_trained_weights(coco_path)
+        return coco_path
+    if keyword == "imagenet":
+        return model.get_imagenet_weights()
+    if keyword == "last":
+        return model.find_last()
+    if not os.path.isfile(weights):
+        raise WeightsFileError(f"--weights {weights}: no such file (and not one of "
+                               f"{', '.join(WEIGHTS_KEYWORDS)})")
+    return weights
+
+
+def load_training_weights(model, weights, coco_path=None):
+    """Load ``weights`` into a training model: "last" resumes (epoch and log folder of the
+    checkpoint); other files are loaded by name leaving out the layers whose shapes differ
+    (:func:`mrcnn.training.finetune.load_for_finetuning`). Returns the path, or None for "none"
+    (or None).
+    """
+    if weights is None or weights.lower() == "none":
+        print("Training from random weights (--weights none)")
+        return None
+    path = weights_path(model, weights, coco_path)
+    if weights.lower() == "last":
+        model.load_weights(path, by_name=True)
+        print(f"Resuming from {path} at epoch {model.epoch}")
+    else:
+        from mrcnn.training.finetune import load_for_finetuning
+        load_for_finetuning(model, path)
+    return path
+
+
+def load_inference_weights(model, weights, coco_path=None):
+    """Load ``weights`` (None: "last") into an inference model, all layers (a file whose heads
+    do not fit the classes is an error naming the layers, not a silently untrained head).
+    Returns the path."""
+    if weights is None:
+        weights = "last"
+    if weights.lower() == "none":
+        raise UsageError("--weights none: evaluate and detect need trained weights "
+                         "(last, coco or a .h5 file)")
+    path = weights_path(model, weights, coco_path)
+    model.load_weights(path, by_name=True)
+    print(f"Loaded weights from {path}")
+    return path
+
+
+def train(model, train_set, val_set, stages, augment=False, seed=None, workers=None):
+    """Train ``model`` through ``stages`` (list of Stage) with Keras progress bars.
+
+    augment: flip training images left-right at random (albumentations.HorizontalFlip(p=0.5),
+    as Matterport's coco sample). seed: data order and augmentation seed; workers:
+    data-loading threads (None: the training default). Returns the Histories.
+    """
+    from mrcnn.training.finetune import train_stages
+    augmentation = None
+    if augment:
+        import albumentations
+        augmentation = albumentations.HorizontalFlip(p=0.5)
+    kwargs = {"seed": seed}
+    if workers is not None:
+        kwargs["workers"] = workers
+    histories = train_stages(model, train_set, val_set, stages, augmentation=augmentation,
+                             **kwargs)
+    print(f"Trained to epoch {model.epoch}; checkpoints in {model.log_dir}")
+    return histories
+
+
+def evaluate(model, dataset, out_dir=None, limit=None, coco_results=False, json_path=None):
+    """COCO-style and VOC figures of ``model`` on ``dataset`` (first ``limit`` images): prints
+    the table and writes the results dict to ``json_path`` (default ``out_dir``/evaluation.json;
+    neither: no file) and, with ``coco_results``, the detections as a COCO results json
+    ``out_dir``/coco_results.json (original COCO ids). Returns the results dict of
+    :func:`mrcnn.evaluate.evaluate_model`."""
+    from mrcnn.evaluate import evaluate_model, save_results
+    if coco_results and not out_dir:
+        raise UsageError("coco_results needs out_dir, the folder to write them to")
+    image_ids = list(dataset.image_ids[:limit])
+    results_path = os.path.join(out_dir, "coco_results.json") if coco_results else None
+    results = evaluate_model(model, dataset, image_ids=image_ids, verbose=1,
+                             coco_results_path=results_path)
+    if json_path is None and out_dir:
+        json_path = os.path.join(out_dir, "evaluation.json")
+    if json_path:
+        json_path = save_results(results, json_path)
+    print(f"\nEvaluated {len(image_ids)} images"
+          + (f"; results in {json_path}" if json_path else "")
+          + (f", detections in {results_path}" if results_path else ""))
+    return results
+
+
+def image_files(path):
+    """The image files ``path`` names: itself, or the images of a folder (sorted)."""
+    if os.path.isdir(path):
+        files = [os.path.join(path, n) for n in sorted(os.listdir(path)) if is_image_file(n)]
+        if not files:
+            raise DatasetError(f"no image files in the folder {path}")
+        return files
+    if not os.path.isfile(path):
+        raise DatasetError(f"image {path} not found")
+    return [path]
+
+
+def read_images(path, config):
+    """[(file, image)] for the images at ``path`` (file or folder), upright by their EXIF tag,
+    with the config's IMAGE_CHANNEL_COUNT; DatasetError naming the file that does not read."""
+    result = []
+    for file in image_files(path):
+        try:
+            result.append((file, read_image(file, config.IMAGE_CHANNEL_COUNT,
+                                            exif_orientation=True)))
+        except Exception as e:
+            raise DatasetError(f"cannot read image {file}: {e}") from e
+    return result
+
+
+def detect(model, path, class_names, out_dir, results_json=None):
+    """Detect in the images at ``path`` (a file, a folder, or a list of them) and save each
+    picture with its masks, boxes and captions drawn (visualize.display_instances) as
+    ``out_dir``/<image stem>.png.
+
+    results_json: also write the detections there as a COCO results list (Matterport's
+    build_coco_results: "image_id", "category_id" (the model's class id), "score", "bbox"
+    [x, y, w, h], "segmentation" RLE), plus "file_name"; image_id is the image's position
+    (0-based) in the order the pictures are written. Returns [(picture path, detect() result)].
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    from mrcnn import visualize
+    from mrcnn.evaluation.coco_format import detection_results
+    os.makedirs(out_dir, exist_ok=True)
+    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    images = [item for p in paths for item in read_images(p, model.config)]
+    saved, results = [], []
+    for image_id, (file, image) in enumerate(images):
+        r = model.detect([image], verbose=0)[0]
+        picture = os.path.join(out_dir, os.path.splitext(os.path.basename(file))[0] + ".png")
+        visualize.display_instances(image, r["rois"], r["masks"], r["class_ids"], class_names,
+                                    r["scores"], title=os.path.basename(file), figsize=(8, 8),
+                                    save_path=picture)
+        names = [class_names[i] for i in r["class_ids"]]
+        print(f"{file}: {len(names)} detections {sorted(set(names))} -> {picture}")
+        saved.append((picture, r))
+        for result in detection_results(image_id, r["rois"], r["class_ids"], r["scores"],
+                                        r["masks"]):
+            result["file_name"] = os.path.basename(file)
+            results.append(result)
+    if results_json:
+        with atomic_path(results_json) as tmp:
+            with open(tmp, "w") as f:
+                json.dump(results, f)
+        print(f"{len(results)} detections of {len(images)} images in {results_json}")
+    return saved
+
+
+def run(main, prog=None):
+    """Call ``main()`` and return its exit code; errors about the user's input (data, weights,
+    config, downloads, missing checkpoints: :data:`USER_ERRORS`) print one line
+    "<prog>: error: ..." (or "error: ..." without ``prog``) on stderr and return 1."""
+    try:
+        return main()
+    except USER_ERRORS as e:
+        print(f"{prog + ': ' if prog else ''}error: {e}", file=sys.stderr)
+        return 1
