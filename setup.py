@@ -27,7 +27,8 @@ setup(
         # Matterport's imgaug augmenters. imgaug 0.4.0 does not import with NumPy 2;
         # the maintained fork "imaug" imports as `imgaug`.
         "imgaug": ["imaug"],
-        "test": ["pytest>=8", "pytest-xdist>=3", "nbclient", "nbformat", "ipykernel"],
+        # imaug is in the test extra so that the imgaug augmentation path is tested too.
+        "test": ["pytest>=8", "pytest-xdist>=3", "nbclient", "nbformat", "ipykernel", "imaug"],
     },
     classifiers=[
         "Programming Language :: Python :: 3",
