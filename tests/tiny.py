@@ -67,3 +67,14 @@ def rectangles_dataset(count=4, size=64, empty_ids=(), seed=0):
         dataset.add_image("rect", i, None, image=image, mask=mask, class_ids=class_ids)
     dataset.prepare()
     return dataset
+
+
+def call_main(module, argv):
+    """(exit code, stdout) of ``module.main(argv)``: a sample script or the CLI run in-process."""
+    import contextlib
+    import io
+
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        code = module.main(argv)
+    return code, output.getvalue()

@@ -2,9 +2,7 @@
 writes and on via_rice_leaf (several classes), and end to end on the real via_kudzu set (one class,
 VIA 2.x, a val split without attributes): fine-tuning from the 81-class "COCO" file, evaluation
 and colour splash."""
-import contextlib
 import glob
-import io
 import json
 import os
 
@@ -14,14 +12,7 @@ import pytest
 
 from mrcnn.datasets.image_io import read_image
 from mrcnn.weights import read_weight_shapes
-
-
-def call(module, argv):
-    """(exit code, stdout) of module.main(argv)."""
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        code = module.main(argv)
-    return code, output.getvalue()
+from tiny import call_main as call
 
 
 def via_regions(json_path):

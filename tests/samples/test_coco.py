@@ -2,9 +2,7 @@
 (category ids with gaps, a crowd RLE, 64-bit image ids, an image without annotations), COCO
 evaluation with its results json in the original ids, detection pictures; and evaluation of the
 81-class "COCO" model on the real coco_icevision excerpt."""
-import contextlib
 import glob
-import io
 import json
 import os
 
@@ -14,6 +12,7 @@ import pytest
 
 from mrcnn.datasets import DatasetError
 from mrcnn.weights import read_weight_shapes
+from tiny import call_main as call
 
 SIZE = 64
 #: Listed out of id order: classes are numbered in category-id order (cat 1, dog 2, bird 3).
@@ -67,14 +66,6 @@ def write_coco_set(folder):
             PIL.Image.fromarray(image).save(folder / subset / name)
         (folder / f"{subset}.json").write_text(json.dumps(
             {"images": images, "annotations": annotations, "categories": CATEGORIES}))
-
-
-def call(module, argv):
-    """(exit code, stdout) of module.main(argv)."""
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        code = module.main(argv)
-    return code, output.getvalue()
 
 
 @pytest.fixture(scope="module")

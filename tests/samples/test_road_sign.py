@@ -1,9 +1,7 @@
 """samples/road_sign/road_sign.py end to end on labelme files the test writes: fine-tuning from an
 81-class "COCO" file (the heads excluded) through heads -> 4+ -> all, evaluation and detection
 pictures; and its dataset on the road-sign guide's shape lists with a category map."""
-import contextlib
 import glob
-import io
 import json
 import os
 
@@ -15,6 +13,7 @@ import skimage.draw
 from mrcnn.config import ConfigError
 from mrcnn.datasets import DatasetError
 from mrcnn.weights import read_weight_shapes, read_weights
+from tiny import call_main as call
 
 SIZE = 64
 #: Two signs per image: a red "stop" pentagon and a yellow "yield" rectangle, shifted by i.
@@ -48,14 +47,6 @@ def write_signs(folder, count):
             "imageHeight": SIZE, "imageWidth": SIZE,
             "shapes": [{"label": label, "shape_type": kind, "points": points, "group_id": None,
                         "flags": {}} for label, kind, points in shapes]}))
-
-
-def call(module, argv):
-    """(exit code, stdout) of module.main(argv)."""
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        code = module.main(argv)
-    return code, output.getvalue()
 
 
 @pytest.fixture(scope="module")
