@@ -31,13 +31,12 @@ from mrcnn.graph.rpn import build_rpn_model
 from mrcnn.layers.anchors import AnchorsLayer
 from mrcnn.layers.detection import DetectionLayer
 from mrcnn.layers.detection_target import DetectionTargetLayer
-from mrcnn.layers.losses import LOSS_FUNCTIONS, LossLayer
+from mrcnn.config import LOSS_NAMES
+from mrcnn.layers.losses import LossLayer
 from mrcnn.layers.proposal import ProposalLayer
 from mrcnn.ops.boxes import norm_boxes_graph
 from mrcnn.ops.meta import parse_image_meta_graph
 
-LOSS_NAMES = tuple(LOSS_FUNCTIONS)
-"""Matterport's loss names, in its order."""
 
 
 @keras.saving.register_keras_serializable(package="mrcnn")

@@ -9,6 +9,8 @@ training model adds the outputs (see DESIGN §4).
 import keras
 import tensorflow as tf
 
+from mrcnn.config import LOSS_NAMES
+
 
 def smooth_l1_loss(y_true, y_pred):
     """Element-wise smooth-L1 (Huber with delta 1): [N, 4] -> [N, 4]."""
@@ -108,13 +110,9 @@ def mrcnn_mask_loss_graph(target_masks, target_class_ids, pred_masks):
     return _mean_or_zero(keras.ops.binary_crossentropy(y_true, y_pred))
 
 
-LOSS_FUNCTIONS = {
-    "rpn_class_loss": rpn_class_loss_graph,
-    "rpn_bbox_loss": rpn_bbox_loss_graph,
-    "mrcnn_class_loss": mrcnn_class_loss_graph,
-    "mrcnn_bbox_loss": mrcnn_bbox_loss_graph,
-    "mrcnn_mask_loss": mrcnn_mask_loss_graph,
-}
+LOSS_FUNCTIONS = dict(zip(LOSS_NAMES, (rpn_class_loss_graph, rpn_bbox_loss_graph,
+                                        mrcnn_class_loss_graph, mrcnn_bbox_loss_graph,
+                                        mrcnn_mask_loss_graph)))
 """The loss names (Matterport's, also the keys of ``Config.LOSS_WEIGHTS``) and their functions."""
 
 

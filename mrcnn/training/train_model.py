@@ -20,9 +20,8 @@ that point, so the threshold is too.
 import keras
 import tensorflow as tf
 
-from mrcnn.layers.losses import LOSS_FUNCTIONS
+from mrcnn.config import LOSS_NAMES
 
-LOSS_NAMES = tuple(LOSS_FUNCTIONS)
 
 
 @keras.saving.register_keras_serializable(package="mrcnn")
