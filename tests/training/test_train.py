@@ -7,7 +7,6 @@ import os
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from mrcnn.data.pipeline import build_batch
 from mrcnn.maskrcnn import MaskRCNN
@@ -27,7 +26,7 @@ def compiled(model, lr):
 
 
 def test_steps_lower_the_loss_and_losses_are_finite(training_model, tiny):
-    tf.random.set_seed(0)
+    keras.utils.set_random_seed(0)
     dataset = rectangles_dataset(count=2)
     batch = build_batch(dataset, tiny, dataset.image_ids, rng=np.random.default_rng(0))
     km = compiled(training_model, lr=0.002)
