@@ -36,3 +36,32 @@ def atomic_path(path, suffix=".tmp"):
         if os.path.exists(tmp_path):
             os.remove(tmp_path)
         raise
+
+
+@contextlib.contextmanager
+def atomic_folder(path):
+    """Yield a temporary folder beside ``path`` to fill; on success it replaces ``path``.
+
+    An existing ``path`` is replaced whole (the caller decides whether that is allowed). The
+    folder gets the permissions of an ordinary new folder (``mkdtemp`` alone gives 0700). On any
+    error, or an interrupt, the temporary folder is removed and ``path`` keeps what it held.
+    """
+    import shutil
+    path = os.path.abspath(os.fspath(path))
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    prefix = "." + os.path.basename(path) + "."
+    tmp_path = tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=directory)
+    try:
+        yield tmp_path
+        os.chmod(tmp_path, 0o777 & ~_umask())
+        if os.path.lexists(path):
+            old = tempfile.mkdtemp(prefix=prefix, suffix=".old", dir=directory)
+            os.replace(path, os.path.join(old, "folder"))
+            os.replace(tmp_path, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp_path, path)
+    except BaseException:
+        shutil.rmtree(tmp_path, ignore_errors=True)
+        raise

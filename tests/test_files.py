@@ -1,10 +1,10 @@
-"""atomic_path: complete files or none, with ordinary permissions."""
+"""atomic_path and atomic_folder: complete files and folders or none, with ordinary permissions."""
 import os
 import stat
 
 import pytest
 
-from mrcnn.files import atomic_path
+from mrcnn.files import atomic_folder, atomic_path
 
 
 def test_writes_with_the_permissions_of_an_ordinary_file(tmp_path):
@@ -30,3 +30,31 @@ def test_failure_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
             raise KeyboardInterrupt
     assert target.read_text() == "old"
     assert os.listdir(tmp_path) == ["weights.h5"]
+
+
+def test_folder_replaces_an_earlier_one_whole(tmp_path):
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "stale.pb").write_text("old")
+    with atomic_folder(target) as tmp:
+        assert os.path.dirname(tmp) == str(tmp_path) and tmp != str(target)
+        with open(os.path.join(tmp, "saved_model.pb"), "w") as f:
+            f.write("new")
+    assert os.listdir(target) == ["saved_model.pb"]
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert stat.S_IMODE(target.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
+    assert sorted(os.listdir(tmp_path)) == ["model", "plain"]
+
+
+def test_folder_failure_keeps_the_old_one_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "saved_model.pb").write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_folder(target) as tmp:
+            with open(os.path.join(tmp, "half"), "w") as f:
+                f.write("half")
+            raise RuntimeError("tracing failed")
+    assert os.listdir(target) == ["saved_model.pb"]
+    assert os.listdir(tmp_path) == ["model"]
