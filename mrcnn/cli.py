@@ -5,6 +5,7 @@
                 [--config FILE] [--set KEY=VALUE ...] [--logs DIR]
     mrcnn evaluate DATASET --weights last|PATH [--json OUT] [--limit N]
     mrcnn detect IMAGE_OR_FOLDER ... --weights coco|last|PATH [--dataset DATASET] --out DIR
+    mrcnn export OUT_DIR --weights coco|last|PATH [--dataset DATASET]
     mrcnn inspect-weights FILE [--num-classes N]
 
 Glossary: a DATASET spec names annotations and how to read them (see :func:`parse_dataset_spec`):
@@ -14,7 +15,8 @@ Glossary: a DATASET spec names annotations and how to read them (see :func:`pars
 
 Exit codes: 0 success; 2 a command line that does not parse (argparse, message on stderr);
 1 input that does not work (missing files, DatasetError, ConfigError, WeightsFileError,
-DownloadError, UsageError), one line "mrcnn: error: ..." on stderr, no traceback.
+DownloadError, UsageError, an export folder that holds something else), one line
+"mrcnn: error: ..." on stderr, no traceback.
 """
 import argparse
 import collections
@@ -37,9 +39,9 @@ DATASET_FORMS = "coco:ANN_JSON:IMAGE_DIR, labelme:FOLDER, via:JSON[:IMAGE_DIR] o
 
 
 class CliConfig(Config):
-    """The base config of the command line. NUM_CLASSES comes from the dataset, or in detect
-    without --dataset from the weights file (its mrcnn_class_logits); only detect with
-    --weights last|imagenet and no --dataset uses this value (COCO: 80 classes + BG) or the
+    """The base config of the command line. NUM_CLASSES comes from the dataset, or in detect and
+    export without --dataset from the weights file (its mrcnn_class_logits); only those with
+    --weights last|imagenet and no --dataset use this value (COCO: 80 classes + BG) or the
     one of --config / --set."""
     NAME = "mrcnn"
     NUM_CLASSES = 1 + 80
@@ -139,9 +141,10 @@ def excluded_for_num_classes(shapes, num_classes):
 
 
 def build_parser():
-    """The argparse parser of the four subcommands."""
+    """The argparse parser of the five subcommands."""
     parser = argparse.ArgumentParser(
-        prog=PROG, description="Mask R-CNN: train, evaluate and detect from the command line.",
+        prog=PROG, description="Mask R-CNN: train, evaluate, detect and export from the command "
+                               "line.",
         epilog="DATASET is " + DATASET_FORMS + ".")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     train = commands.add_parser("train", help="train from weights on a dataset")
@@ -166,7 +169,14 @@ def build_parser():
                              "classes named 'class 1', ...)")
     detect.add_argument("--out", required=True, metavar="DIR",
                         help="pictures DIR/<image>.png and DIR/detections.json")
-    for sub, default in ((train, "coco"), (evaluate, "last"), (detect, "last")):
+    export = commands.add_parser(
+        "export", help="write a TensorFlow SavedModel that takes uint8 images of any size")
+    export.add_argument("out", metavar="OUT_DIR",
+                        help="the SavedModel folder (an earlier export there is replaced)")
+    export.add_argument("--dataset", type=parse_dataset_spec, metavar="DATASET",
+                        help="add a class_names output with the dataset's names (default: no "
+                             "names; NUM_CLASSES from the weights)")
+    for sub, default in ((train, "coco"), (evaluate, "last"), (detect, "last"), (export, "last")):
         sub.add_argument("--weights", default=default, metavar="coco|imagenet|last|none|PATH",
                          help=f"weights to start from (default: {default}); coco is "
                               f"{runner.COCO_WEIGHTS_FILE} in the current folder, downloaded "
@@ -220,21 +230,36 @@ def _evaluate(args):
     return 0
 
 
-def _detect(args):
+def _named_model(args):
+    """(inference model, class names or None) for detect and export: the classes of --dataset,
+    else NUM_CLASSES from the weights file (coco or a path), else from the config."""
     from mrcnn.weights import read_weight_shapes
+    class_names, num_classes = None, None
     if args.dataset:
         class_names = load_dataset(args.dataset).class_names
         num_classes = len(class_names)
-    else:
-        num_classes = None
-        if args.weights.lower() not in runner.WEIGHTS_KEYWORDS or args.weights.lower() == "coco":
-            path = runner.weights_path(None, args.weights)
-            num_classes = read_weight_shapes(path).get("mrcnn_class_logits", [(None,)])[0][-1]
-    model = _inference_model(args, num_classes)
-    if not args.dataset:
+    elif args.weights.lower() not in runner.WEIGHTS_KEYWORDS or args.weights.lower() == "coco":
+        path = runner.weights_path(None, args.weights)
+        num_classes = read_weight_shapes(path).get("mrcnn_class_logits", [(None,)])[0][-1]
+    return _inference_model(args, num_classes), class_names
+
+
+def _detect(args):
+    model, class_names = _named_model(args)
+    if class_names is None:
         class_names = ["BG"] + [f"class {i}" for i in range(1, model.config.NUM_CLASSES)]
     runner.detect(model, args.images, class_names, args.out,
                   results_json=os.path.join(args.out, "detections.json"))
+    return 0
+
+
+def _export(args):
+    from mrcnn.export import check_export_folder
+    check_export_folder(args.out)       # before the seconds a model takes to build
+    model, class_names = _named_model(args)
+    model.export(args.out, class_names=class_names)
+    print(f"Exported a SavedModel of {model.config.NUM_CLASSES} classes (input resized to "
+          f"{model.config.IMAGE_SHAPE[0]} px) to {args.out}")
     return 0
 
 
@@ -254,7 +279,7 @@ def _inspect_weights(args):
     return 0
 
 
-COMMANDS = {"train": _train, "evaluate": _evaluate, "detect": _detect,
+COMMANDS = {"train": _train, "evaluate": _evaluate, "detect": _detect, "export": _export,
             "inspect-weights": _inspect_weights}
 
 

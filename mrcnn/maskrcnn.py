@@ -319,6 +319,20 @@ class MaskRCNN:
                     masks[i] = np.asarray(outputs[3][j])
         return np.stack(detections), np.stack(masks)
 
+    def export(self, path, class_names=None):
+        """Write a TensorFlow SavedModel to the folder ``path`` that detects like :meth:`detect`.
+
+        Its ``serve`` function (``serving_default`` signature) takes uint8 images [batch, H, W, C]
+        of any size and returns pixel ``rois``, ``class_ids``, ``scores``, full-size ``masks`` and
+        ``num_detections`` (see :mod:`mrcnn.export`); molding and unmolding run in the graph, so
+        ``tf.saved_model.load`` or TF Serving need nothing from this package. class_names: the
+        NUM_CLASSES names, to add a ``class_names`` output. Needs IMAGE_RESIZE_MODE "square".
+        Returns ``path``.
+        """
+        from mrcnn.export import export_saved_model
+        self._require_inference("export")
+        return export_saved_model(self.keras_model, self.config, path, class_names=class_names)
+
     def _require_inference(self, what):
         if self.mode != "inference":
             raise RuntimeError(f"{what}() needs a model built with mode='inference', "

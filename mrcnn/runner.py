@@ -39,7 +39,7 @@ class UsageError(ValueError):
 
 #: Errors about the user's input that :func:`run` reports in one line (exit code 1).
 USER_ERRORS = (DatasetError, WeightsFileError, DownloadError, ConfigError, FileNotFoundError,
-               UsageError)
+               FileExistsError, UsageError)
 
 
 def count(text):
@@ -140,7 +140,7 @@ def load_inference_weights(model, weights, coco_path=None):
     if weights is None:
         weights = "last"
     if weights.lower() == "none":
-        raise UsageError("--weights none: evaluate and detect need trained weights "
+        raise UsageError("--weights none: evaluate, detect and export need trained weights "
                          "(last, coco or a .h5 file)")
     path = weights_path(model, weights, coco_path)
     model.load_weights(path, by_name=True)

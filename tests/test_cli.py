@@ -137,11 +137,12 @@ def test_inspect_weights_lists_layers_and_exclusions(tmp_path):
 # ------------------------------------------------------------------ help, exit codes, errors
 
 @pytest.mark.parametrize("command, words", [
-    ([], ["train", "evaluate", "detect", "inspect-weights", "module:attr"]),
+    ([], ["train", "evaluate", "detect", "export", "inspect-weights", "module:attr"]),
     (["train"], ["DATASET", "--val", "--layers", "--epochs", "--lr", "--weights", "--config",
                  "--set", "--logs"]),
     (["evaluate"], ["DATASET", "--weights", "--json", "--limit"]),
     (["detect"], ["IMAGE_OR_FOLDER", "--dataset", "--out", "--weights"]),
+    (["export"], ["OUT_DIR", "--dataset", "--weights", "--config", "--set"]),
     (["inspect-weights"], ["FILE", "--num-classes"]),
 ])
 def test_help_of_each_subcommand(command, words):
@@ -150,7 +151,6 @@ def test_help_of_each_subcommand(command, words):
     assert out.startswith("usage: mrcnn" + "".join(" " + c for c in command))
     for word in words:
         assert word in out
-    assert "export" not in out
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -158,7 +158,8 @@ def test_help_of_each_subcommand(command, words):
     (["train", "labelme:x", "--epochs", "0"], "argument --epochs: expected an integer >= 1"),
     (["train", "labelme:x"], "the following arguments are required: --epochs"),
     (["detect", "a.png"], "the following arguments are required: --out"),
-    (["export", "x"], "invalid choice: 'export'"),
+    (["export"], "the following arguments are required: OUT_DIR"),
+    (["serve", "x"], "invalid choice: 'serve'"),
 ])
 def test_bad_arguments_exit_2(argv, message):
     code, out, err = mrcnn_process(*argv)
@@ -178,6 +179,15 @@ def test_runtime_errors_exit_1_with_one_line(argv, message, tmp_path):
     assert code == 1
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert err.startswith(message)
+
+
+def test_export_refuses_a_folder_that_is_not_a_savedmodel(tmp_path):
+    (tmp_path / "notes.txt").write_text("keep me")
+    code, out, err = mrcnn_process("export", str(tmp_path), "--weights", "last")
+    assert code == 1 and "Traceback" not in err
+    assert err.strip() == (f"mrcnn: error: export: {tmp_path} exists and is not a SavedModel; "
+                           f"choose a new or empty folder (an earlier export there is replaced)")
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
 
 
 def test_not_an_h5_file_is_one_line(tmp_path):
@@ -270,3 +280,17 @@ def test_train_evaluate_detect_end_to_end(tmp_path, capsys):
     code = cli.main(["detect", str(data / "img0.png"), "--weights", weights, "--out",
                      str(tmp_path / "plain")] + shared)
     assert code == 0 and "detections ['class 1'] -> " in capsys.readouterr().out
+
+    # The exported SavedModel finds what detect found, and names the class.
+    exported = tmp_path / "exported"
+    code = cli.main(["export", str(exported), "--weights", weights, "--dataset", spec] + shared)
+    out = capsys.readouterr().out
+    assert code == 0 and f"classes (input resized to 64 px) to {exported}" in out
+    import tensorflow as tf
+    serve = tf.saved_model.load(str(exported)).signatures["serving_default"]
+    image = np.asarray(PIL.Image.open(data / "img0.png").convert("RGB"))
+    outputs = serve(images=tf.constant(image[None]))
+    count = int(outputs["num_detections"][0])
+    assert count == sum(d["image_id"] == 0 for d in detections)
+    assert outputs["class_names"].numpy()[0, :count].tolist() == [b"box"] * count
+    assert outputs["masks"].shape == (1, 64, 64, count)
