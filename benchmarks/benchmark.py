@@ -1,7 +1,8 @@
-"""Speed of training, of the data pipeline alone, and of detect(), on this machine.
+"""Speed of training, of the data pipeline alone, of detect() and of an exported SavedModel.
 
     python benchmarks/benchmark.py                       # the shapes config of issue 3
     python benchmarks/benchmark.py --size 256 --batch 2 --layers heads --steps 8
+    python benchmarks/benchmark.py --size 1024 --batch 2 --mixed-precision mixed_float16  # a GPU
 
 Prints medians after warm-up (the first steps trace the graph). Figures depend on the machine and
 its load: compare runs on the same machine only.
@@ -29,7 +30,10 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--detect-images", type=int, default=5)
     p.add_argument("--workers", type=int, default=2, help="data-pipeline threads")
-    p.add_argument("--skip", nargs="*", default=[], choices=["train", "data", "detect"])
+    p.add_argument("--mixed-precision", choices=["mixed_float16", "mixed_bfloat16"],
+                   help="Config.MIXED_PRECISION (default: float32)")
+    p.add_argument("--skip", nargs="*", default=[],
+                   choices=["train", "data", "detect", "export"])
     return p.parse_args(argv)
 
 
@@ -44,6 +48,7 @@ def make_config(args, mode):
         BACKBONE = args.backbone
         RPN_ANCHOR_STRIDE = args.anchor_stride
         TRAIN_ROIS_PER_IMAGE = args.rois
+        MIXED_PRECISION = args.mixed_precision
 
     return BenchConfig()
 
@@ -112,6 +117,27 @@ def bench_detect(args, dataset, out):
     out(f"detect 1 image            {med:6.3f} s/image  (min {lo:.3f}, max {hi:.3f})")
     med, _, _ = timed(lambda: model.detect(images), max(2, args.steps // 2), 1)
     out(f"detect {len(images)} images           {med / len(images):6.3f} s/image")
+    return model, images
+
+
+def bench_export(model, images, args, out):
+    """The SavedModel of model.export, reloaded, one image per call (molding in the graph)."""
+    import tempfile
+
+    import tensorflow as tf
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        model.export(os.path.join(folder, "model"))
+        out(f"export                    {time.perf_counter() - start:6.1f} s")
+        serve = tf.saved_model.load(os.path.join(folder, "model")).signatures["serving_default"]
+        batches = [tf.constant(image[None]) for image in images]
+
+        def run_all():
+            for batch in batches:
+                serve(images=batch)["num_detections"].numpy()
+
+        med, _, _ = timed(run_all, max(2, args.steps // 2), 1)
+        out(f"SavedModel {len(images)} images       {med / len(images):6.3f} s/image")
 
 
 def main(argv=None):
@@ -125,6 +151,7 @@ def main(argv=None):
 
     out(f"mrcnn benchmark: {args.size}x{args.size}, batch {args.batch}, {args.backbone}, "
         f"RPN_ANCHOR_STRIDE={args.anchor_stride}, TRAIN_ROIS_PER_IMAGE={args.rois}, "
+        f"{args.mixed_precision or 'float32'}, "
         f"TF {tf.__version__}, {os.cpu_count()} CPUs, "
         f"GPUs: {len(tf.config.list_physical_devices('GPU'))}")
     dataset = ShapesDataset()
@@ -134,8 +161,10 @@ def main(argv=None):
         bench_data(args, dataset, out)
     if "train" not in args.skip:
         bench_train(args, dataset, out)
-    if "detect" not in args.skip:
-        bench_detect(args, dataset, out)
+    if "detect" not in args.skip or "export" not in args.skip:
+        model, images = bench_detect(args, dataset, out)
+        if "export" not in args.skip:
+            bench_export(model, images, args, out)
 
 
 if __name__ == "__main__":
