@@ -114,10 +114,28 @@ def bench_detect(args, dataset, out):
     model = MaskRCNN("inference", config, "/tmp/mrcnn_bench_logs")
     images = [dataset.load_image(i) for i in dataset.image_ids[:args.detect_images]]
     med, lo, hi = timed(lambda: model.detect(images[:1]), args.steps, args.warmup)
-    out(f"detect 1 image            {med:6.3f} s/image  (min {lo:.3f}, max {hi:.3f})")
+    # The mask head runs on the detections, so the time depends on their number. Random weights
+    # detect up to DETECTION_MAX_INSTANCES; a trained model usually far fewer.
+    count = len(model.detect(images[:1])[0]["class_ids"])
+    out(f"detect 1 image            {med:6.3f} s/image  (min {lo:.3f}, max {hi:.3f})  "
+        f"{count} detections")
     med, _, _ = timed(lambda: model.detect(images), max(2, args.steps // 2), 1)
     out(f"detect {len(images)} images           {med / len(images):6.3f} s/image")
     return model, images
+
+
+def bench_detect_nothing(model, images, args, out):
+    """detect() when the classifier finds nothing (its logits set to background): the part of
+    detect() that does not depend on the number of detections. Changes the model's weights."""
+    layer = model.keras_model.get_layer("mrcnn_class_logits")
+    kernel, bias = layer.get_weights()
+    bias = np.zeros_like(bias)
+    bias[0] = 20.0
+    layer.set_weights([np.zeros_like(kernel), bias])
+    assert not len(model.detect(images[:1])[0]["class_ids"])
+    med, lo, hi = timed(lambda: model.detect(images[:1]), args.steps, args.warmup)
+    out(f"detect 1 image            {med:6.3f} s/image  (min {lo:.3f}, max {hi:.3f})  "
+        f"0 detections (classifier set to background)")
 
 
 def bench_export(model, images, args, out):
@@ -165,6 +183,8 @@ def main(argv=None):
         model, images = bench_detect(args, dataset, out)
         if "export" not in args.skip:
             bench_export(model, images, args, out)
+        if "detect" not in args.skip:
+            bench_detect_nothing(model, images, args, out)
 
 
 if __name__ == "__main__":

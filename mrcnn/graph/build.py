@@ -16,7 +16,10 @@ Outputs, in Matterport's order:
                losses (float32 scalars)
                rpn_class_loss, rpn_bbox_loss, mrcnn_class_loss, mrcnn_bbox_loss, mrcnn_mask_loss.
     inference: mrcnn_detection [B, DETECTION_MAX_INSTANCES, 6], mrcnn_class, mrcnn_bbox,
-               mrcnn_mask, ROI, rpn_class, rpn_bbox.
+               mrcnn_mask_rows [B, DETECTION_MAX_INSTANCES, h, w, NUM_CLASSES] (zero in the rows
+               without a detection; the mask head, layer "mrcnn_mask", runs on the first K rows
+               only, K the largest number of detections of an image in the batch), ROI,
+               rpn_class, rpn_bbox.
 """
 import keras
 import tensorflow as tf
@@ -80,11 +83,41 @@ class Identity(KL.Layer):
 
 
 @keras.saving.register_keras_serializable(package="mrcnn")
-class BoxesOf(KL.Layer):
-    """The (y1, x1, y2, x2) columns of detection rows [B, N, 6] -> [B, N, 4]."""
+class DetectedBoxes(KL.Layer):
+    """The boxes of the real detections: rows [B, N, 6] -> (y1, x1, y2, x2) [B, K, 4].
+
+    DetectionLayer puts the real detections (class id > 0) first and zero rows after them; K is
+    the largest count in the batch (at least 1), so the mask head skips the padding rows.
+    """
 
     def call(self, detections):
-        return detections[..., :4]
+        counts = tf.reduce_sum(tf.cast(detections[..., 4] > 0, tf.int32), axis=1)
+        rows = tf.maximum(tf.reduce_max(counts), 1)
+        return detections[:, :rows, :4]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], None, 4)
+
+
+@keras.saving.register_keras_serializable(package="mrcnn")
+class DetectionMasks(KL.Layer):
+    """The mask head's output for DetectedBoxes back in the detections' rows.
+
+    Inputs: masks [B, K, h, w, NUM_CLASSES] of the first K rows, detections [B, N, 6].
+    Returns [B, N, h, w, NUM_CLASSES]: the masks, zero in every row without a detection.
+    """
+
+    def call(self, inputs):
+        masks, detections = inputs
+        rows = tf.shape(detections)[1]
+        padded = tf.pad(masks, tf.concat([[[0, 0], [0, rows - tf.shape(masks)[1]]],
+                                          tf.zeros([3, 2], tf.int32)], axis=0))
+        real = tf.cast(detections[..., 4] > 0, padded.dtype)
+        return padded * real[:, :, tf.newaxis, tf.newaxis, tf.newaxis]
+
+    def compute_output_shape(self, input_shape):
+        masks, detections = input_shape
+        return tuple(detections[:2]) + tuple(masks[2:])
 
 
 def _backbone(input_image, config):
@@ -219,9 +252,13 @@ def _wire(mode, config):
             nms_threshold=config.DETECTION_NMS_THRESHOLD,
             name="mrcnn_detection", dtype=FLOAT32)(
                 [rpn_rois, mrcnn_class, mrcnn_bbox, input_image_meta])
-        detection_boxes = BoxesOf(name="detection_boxes", dtype=FLOAT32)(detections)
+        # The mask head runs on the rows that hold detections (Matterport ran it on the zero
+        # padding too: most of detect()'s time when there are few objects).
+        detection_boxes = DetectedBoxes(name="detection_boxes", dtype=FLOAT32)(detections)
         mrcnn_mask = build_fpn_mask_graph(detection_boxes, mrcnn_feature_maps, input_image_meta,
                                           config.MASK_POOL_SIZE, config.NUM_CLASSES,
                                           train_bn=config.TRAIN_BN)
+        mrcnn_mask = DetectionMasks(name="mrcnn_mask_rows", dtype=FLOAT32)(
+            [mrcnn_mask, detections])
         outputs = [detections, mrcnn_class, mrcnn_bbox, mrcnn_mask, rpn_rois, rpn_class, rpn_bbox]
     return inputs, outputs

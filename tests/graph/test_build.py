@@ -48,7 +48,8 @@ def test_outputs_in_matterport_order(training_model, inference_model):
                   "rpn_class_loss", "rpn_bbox_loss", "mrcnn_class_loss", "mrcnn_bbox_loss",
                   "mrcnn_mask_loss"]
     inf = [t._keras_history[0].name for t in inference_model.keras_model.outputs]
-    assert inf == ["mrcnn_detection", "mrcnn_class", "mrcnn_bbox", "mrcnn_mask", "ROI",
+    # The masks come out of the mask head ("mrcnn_mask") padded back to DETECTION_MAX_INSTANCES.
+    assert inf == ["mrcnn_detection", "mrcnn_class", "mrcnn_bbox", "mrcnn_mask_rows", "ROI",
                    "rpn_class", "rpn_bbox"]
 
 
@@ -108,3 +109,38 @@ def test_callable_backbone():
 def test_bad_mode():
     with pytest.raises(ValueError, match="mode must be"):
         build_graph("train", tiny_config())
+
+
+def test_detected_boxes_and_detection_masks():
+    from mrcnn.graph.build import DetectedBoxes, DetectionMasks
+    detections = np.zeros((2, 5, 6), np.float32)
+    detections[0, :2] = [0.1, 0.1, 0.5, 0.5, 1, 0.9]
+    detections[1, :3] = [0.2, 0.2, 0.6, 0.6, 2, 0.8]
+    boxes = DetectedBoxes()(detections)
+    np.testing.assert_array_equal(boxes, detections[:, :3, :4])
+    # Without a detection in the batch, one (zero) row stays for the mask head.
+    assert DetectedBoxes()(np.zeros((2, 5, 6), np.float32)).shape == (2, 1, 4)
+    masks = np.random.default_rng(0).random((2, 3, 4, 4, 2)).astype(np.float32) + 0.1
+    rows = np.asarray(DetectionMasks()([masks, detections]))
+    assert rows.shape == (2, 5, 4, 4, 2)
+    np.testing.assert_array_equal(rows[0, :2], masks[0, :2])
+    np.testing.assert_array_equal(rows[1, :3], masks[1])
+    assert not rows[0, 2:].any() and not rows[1, 3:].any()
+
+
+def test_mask_head_runs_on_the_detections_only(inference_model, rng):
+    """Rows of the masks output past an image's detections are zero; the others hold masks."""
+    config = inference_model.config
+    images = [rng.integers(0, 255, (64, 64, 3)).astype(np.uint8) for _ in range(2)]
+    molded, metas, _ = inference_model.mold_inputs(images)
+    anchors = np.broadcast_to(inference_model.get_anchors(molded[0].shape),
+                              (2,) + inference_model.get_anchors(molded[0].shape).shape)
+    outputs = inference_model.keras_model.predict_on_batch([molded, metas.astype(np.float32),
+                                                            np.ascontiguousarray(anchors)])
+    detections, masks = np.asarray(outputs[0]), np.asarray(outputs[3])
+    assert masks.shape == (2, config.DETECTION_MAX_INSTANCES) + tuple(config.MASK_SHAPE) + (
+        config.NUM_CLASSES,)
+    for b in range(2):
+        count = int((detections[b, :, 4] > 0).sum())
+        assert count > 0
+        assert (masks[b, :count] > 0).all() and not masks[b, count:].any()
