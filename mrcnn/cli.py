@@ -27,8 +27,7 @@ import sys
 from mrcnn import runner
 from mrcnn.config import Config
 
-__all__ = ["DatasetSpec", "parse_dataset_spec", "load_dataset", "head_layer_widths",
-           "excluded_for_num_classes", "build_parser", "main"]
+__all__ = ["DatasetSpec", "parse_dataset_spec", "load_dataset", "build_parser", "main"]
 
 PROG = "mrcnn"
 #: A parsed DATASET argument: kind "coco" | "labelme" | "via" | "python" and its parts
@@ -112,32 +111,6 @@ def load_dataset(spec, class_names=None):
         return dataset
     dataset.prepare()
     return dataset
-
-
-#: The head layers whose weights' last axis depends on NUM_CLASSES, and that axis' width as a
-#: multiple of NUM_CLASSES (kernel and bias alike): class logits N, box deltas 4 N, masks N.
-HEAD_CLASS_FACTORS = {"mrcnn_class_logits": 1, "mrcnn_bbox_fc": 4, "mrcnn_mask": 1}
-
-
-def head_layer_widths(num_classes):
-    """{head layer name: width of its weights' last axis} for ``num_classes`` (with BG)."""
-    return {name: factor * num_classes for name, factor in HEAD_CLASS_FACTORS.items()}
-
-
-def excluded_for_num_classes(shapes, num_classes):
-    """Layers of a weights file that a model of ``num_classes`` could not load (fine-tuning
-    leaves them out), found arithmetically without building a model: the head layers of
-    :data:`HEAD_CLASS_FACTORS` whose weights' last axis is not factor * num_classes (e.g. for
-    Matterport's COCO file and num_classes 2: mrcnn_class_logits kernel [1024, 81] != 2,
-    mrcnn_bbox_fc [1024, 324] != 8, mrcnn_mask [1, 1, 256, 81] != 2: all three).
-
-    shapes: {layer name: [shape, ...]} (mrcnn.weights.read_weight_shapes). Returns the names,
-    in file order. Every other layer's shape does not depend on NUM_CLASSES (a file of another
-    backbone or config can differ elsewhere too; MaskRCNN.load_weights names those layers).
-    """
-    widths = head_layer_widths(num_classes)
-    return [name for name, layer_shapes in shapes.items() if name in widths
-            and any(shape[-1] != widths[name] for shape in layer_shapes)]
 
 
 def build_parser():
@@ -264,7 +237,7 @@ def _export(args):
 
 
 def _inspect_weights(args):
-    from mrcnn.weights import read_weight_shapes
+    from mrcnn.weights import excluded_for_num_classes, read_weight_shapes
     shapes = read_weight_shapes(args.file)
     width = max(len(name) for name in shapes)
     for name, layer_shapes in shapes.items():

@@ -24,6 +24,11 @@ from mrcnn.files import atomic_path
 HEAD_LAYERS = ("mrcnn_class_logits", "mrcnn_bbox_fc", "mrcnn_bbox", "mrcnn_mask")
 """The layers whose shapes depend on NUM_CLASSES: exclude them to fine-tune COCO weights."""
 
+#: The head layers with weights whose last axis depends on NUM_CLASSES, and that axis' width as a
+#: multiple of NUM_CLASSES (kernel and bias alike): class logits N, box deltas 4 N, masks N.
+#: (``mrcnn_bbox`` of HEAD_LAYERS is the weightless reshape of ``mrcnn_bbox_fc``.)
+HEAD_CLASS_FACTORS = {"mrcnn_class_logits": 1, "mrcnn_bbox_fc": 4, "mrcnn_mask": 1}
+
 
 class WeightsFileError(ValueError):
     """A weights file that cannot be read, holds no weights, or does not fit the model."""
@@ -166,6 +171,23 @@ def layers_to_exclude(filepath, model):
     return [name for name, layer in weighted_layers(keras_model).items()
             if name in file_shapes
             and [tuple(v.shape) for v in layer.weights] != file_shapes[name]]
+
+
+def excluded_for_num_classes(shapes, num_classes):
+    """Layers of a weights file that a model of ``num_classes`` could not load (fine-tuning
+    leaves them out), found arithmetically, without building a model as
+    :func:`layers_to_exclude` needs: the head layers of :data:`HEAD_CLASS_FACTORS` whose weights'
+    last axis is not factor * num_classes (e.g. for Matterport's COCO file and num_classes 2:
+    mrcnn_class_logits kernel [1024, 81] != 2, mrcnn_bbox_fc [1024, 324] != 8, mrcnn_mask
+    [1, 1, 256, 81] != 2: all three).
+
+    shapes: {layer name: [shape, ...]} (:func:`read_weight_shapes`). Returns the names, in file
+    order. Every other layer's shape does not depend on NUM_CLASSES (a file of another backbone
+    or config can differ elsewhere too; MaskRCNN.load_weights names those layers).
+    """
+    widths = {name: factor * num_classes for name, factor in HEAD_CLASS_FACTORS.items()}
+    return [name for name, layer_shapes in shapes.items() if name in widths
+            and any(shape[-1] != widths[name] for shape in layer_shapes)]
 
 
 def load_weights(keras_model, filepath, by_name=True, exclude=None):

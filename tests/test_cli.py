@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from mrcnn import cli
-from mrcnn.cli import DatasetSpec, excluded_for_num_classes, parse_dataset_spec
+from mrcnn.cli import DatasetSpec, parse_dataset_spec
 from tiny import tiny_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -99,24 +99,6 @@ def write_keras2_h5(path, num_classes):
             for w, shape in weights.items():
                 group.create_dataset(f"{name}/{w}:0", data=np.zeros(shape, np.float32))
     return str(path)
-
-
-def test_excluded_layers_by_arithmetic():
-    shapes = {"conv1": [(7, 7, 3, 81), (81,)],          # last axis 81, but not a head layer
-              "mrcnn_class_logits": [(1024, 81), (81,)],
-              "mrcnn_bbox_fc": [(1024, 324), (324,)],     # 4 * 81 = 324
-              "mrcnn_mask": [(1, 1, 256, 81), (81,)]}
-    assert excluded_for_num_classes(shapes, 81) == []
-    assert excluded_for_num_classes(shapes, 2) == ["mrcnn_class_logits", "mrcnn_bbox_fc",
-                                                   "mrcnn_mask"]
-    # Only the mask head of another width: 2 != 3 for the mask, 12 = 4 * 3 for the boxes.
-    mixed = {"mrcnn_class_logits": [(8, 3), (3,)], "mrcnn_bbox_fc": [(8, 12), (12,)],
-             "mrcnn_mask": [(1, 1, 4, 2), (2,)]}
-    assert excluded_for_num_classes(mixed, 3) == ["mrcnn_mask"]
-    # A bias alone of another width excludes the layer too.
-    assert excluded_for_num_classes({"mrcnn_class_logits": [(8, 3), (4,)]}, 3) == [
-        "mrcnn_class_logits"]
-    assert excluded_for_num_classes({}, 3) == []
 
 
 def test_inspect_weights_lists_layers_and_exclusions(tmp_path):

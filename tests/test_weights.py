@@ -3,8 +3,8 @@ import h5py
 import numpy as np
 import pytest
 
-from mrcnn.weights import (HEAD_LAYERS, WeightsFileError, load_weights, read_weights,
-                           save_weights)
+from mrcnn.weights import (HEAD_LAYERS, WeightsFileError, excluded_for_num_classes,
+                           load_weights, read_weights, save_weights)
 
 
 @pytest.fixture(scope="module")
@@ -225,3 +225,21 @@ def test_layers_to_exclude_picks_the_layers_whose_shapes_differ(inference_model,
         layers_to_exclude(same, tiny_config())
     with pytest.raises(WeightsFileError, match="not found"):
         layers_to_exclude(tmp_path / "nope.h5", inference_model)
+
+
+def test_excluded_layers_by_arithmetic():
+    shapes = {"conv1": [(7, 7, 3, 81), (81,)],          # last axis 81, but not a head layer
+              "mrcnn_class_logits": [(1024, 81), (81,)],
+              "mrcnn_bbox_fc": [(1024, 324), (324,)],     # 4 * 81 = 324
+              "mrcnn_mask": [(1, 1, 256, 81), (81,)]}
+    assert excluded_for_num_classes(shapes, 81) == []
+    assert excluded_for_num_classes(shapes, 2) == ["mrcnn_class_logits", "mrcnn_bbox_fc",
+                                                   "mrcnn_mask"]
+    # Only the mask head of another width: 2 != 3 for the mask, 12 = 4 * 3 for the boxes.
+    mixed = {"mrcnn_class_logits": [(8, 3), (3,)], "mrcnn_bbox_fc": [(8, 12), (12,)],
+             "mrcnn_mask": [(1, 1, 4, 2), (2,)]}
+    assert excluded_for_num_classes(mixed, 3) == ["mrcnn_mask"]
+    # A bias alone of another width excludes the layer too.
+    assert excluded_for_num_classes({"mrcnn_class_logits": [(8, 3), (4,)]}, 3) == [
+        "mrcnn_class_logits"]
+    assert excluded_for_num_classes({}, 3) == []
