@@ -12,8 +12,11 @@ see :mod:`mrcnn.training.train_model`), with public TensorFlow APIs only:
 - the Keras callbacks of ``train()`` are called as ``fit()`` would (epoch and batch hooks); only the
   chief is given the checkpoint and TensorBoard callbacks (the weights are in sync, so reading them
   needs no collective). Every worker counts epochs the same way, so a restarted worker that loads
-  the last checkpoint (``train(..., resume=True)``) continues at the next epoch with the others.
-Validation is not run in this loop.
+  the last checkpoint (``train(..., resume=True)``) continues at the next epoch with the others;
+- after each epoch, VALIDATION_STEPS batches of the validation set (sharded the same way) run the
+  model's ``test_step``; their losses reach the epoch logs with ``val_`` names, as in ``fit()``.
+The loss trackers are on-read synchronized variables, so reading them sums every replica of every
+worker: all workers log the same figures (and read them together, as the collective needs).
 """
 import keras
 import numpy as np
@@ -61,11 +64,12 @@ def _input_fn(dataset, config, augmentation, no_augmentation_sources, seed, work
 
 
 def train_loop(model, train_dataset, epochs, callbacks=(), augmentation=None,
-               no_augmentation_sources=None, seed=None, workers=1, verbose=1):
+               no_augmentation_sources=None, seed=None, workers=1, verbose=1, val_dataset=None):
     """Train the compiled ``model.keras_model`` under ``model.strategy`` up to epoch ``epochs``.
 
     callbacks: Keras callbacks, called as fit() calls them (pass the chief-only ones only on the
-    chief). Returns a ``keras.callbacks.History``.
+    chief). val_dataset: validated on after each epoch when given and VALIDATION_STEPS > 0.
+    Returns a ``keras.callbacks.History``.
     """
     strategy = model.strategy
     keras_model = model.keras_model
@@ -75,10 +79,18 @@ def train_loop(model, train_dataset, epochs, callbacks=(), augmentation=None,
     dataset = strategy.distribute_datasets_from_function(
         _input_fn(train_dataset, config, augmentation, no_augmentation_sources, seed, workers))
     iterator = iter(dataset)
+    val_iterator = None
+    if val_dataset is not None and config.VALIDATION_STEPS:
+        val_iterator = iter(strategy.distribute_datasets_from_function(
+            _input_fn(val_dataset, config, None, None, seed, workers)))
 
     @tf.function
     def step(iterator):
         strategy.run(keras_model.train_step, args=(next(iterator),))
+
+    @tf.function
+    def val_step(iterator):
+        strategy.run(keras_model.test_step, args=(next(iterator),))
 
     history = keras.callbacks.History()
     callback_list = keras.callbacks.CallbackList(
@@ -100,6 +112,15 @@ def train_loop(model, train_dataset, epochs, callbacks=(), augmentation=None,
             logs = {t.name: float(t.result()) for t in keras_model.metrics}
             callback_list.on_train_batch_end(index, logs)
             progbar.update(index + 1, list(logs.items()))
+        if val_iterator is not None:
+            for tracker in keras_model.metrics:
+                tracker.reset_state()
+            for _ in range(config.VALIDATION_STEPS):
+                val_step(val_iterator)
+            val_logs = {"val_" + t.name: float(t.result()) for t in keras_model.metrics}
+            logs = {**logs, **val_logs}
+            if show:
+                print("  ".join(f"{name}: {value:.4f}" for name, value in val_logs.items()))
         callback_list.on_epoch_end(epoch, logs)
         model.epoch = epoch + 1
         if keras_model.stop_training:

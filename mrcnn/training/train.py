@@ -45,7 +45,8 @@ def train(model, train_dataset, val_dataset, learning_rate, epochs, layers, augm
     resume: first load the last checkpoint of this config's NAME under model_dir, if there is
         one (``find_last``), and continue from its epoch (how a restarted worker rejoins).
     Under ``MultiWorkerMirroredStrategy`` training runs in :func:`mrcnn.training.loop.train_loop`
-    (Keras 3 fit() fails there), without validation; only the chief writes checkpoints and logs.
+    (Keras 3 fit() fails there), validating as fit() does; only the chief writes checkpoints and
+    logs.
     Returns the Keras ``History``.
     """
     if model.mode != "training":
@@ -98,7 +99,7 @@ def train(model, train_dataset, val_dataset, learning_rate, epochs, layers, augm
         return train_loop(model, train_dataset, epochs, callbacks=callbacks,
                           augmentation=augmentation,
                           no_augmentation_sources=no_augmentation_sources, seed=seed,
-                          workers=workers, verbose=verbose)
+                          workers=workers, verbose=verbose, val_dataset=val_dataset)
     random_rois = 0 if config.USE_RPN_ROIS else config.POST_NMS_ROIS_TRAINING
     train_data = DataSequence(
         train_dataset, config, shuffle=True, augmentation=augmentation, random_rois=random_rois,

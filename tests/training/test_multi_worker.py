@@ -1,6 +1,7 @@
 """Two workers on 127.0.0.1 train under MultiWorkerMirroredStrategy through train()'s own loop:
-both finish with identical weights, only the chief writes checkpoints, and restarted workers
-resume from the last checkpoint."""
+both finish with identical weights and validation losses, only the chief writes checkpoints
+(and TensorBoard logs with the validation losses), and restarted workers resume from the last
+checkpoint."""
 import json
 import os
 import socket
@@ -21,14 +22,16 @@ WORKER = textwrap.dedent("""
 
     model_dir, epochs = sys.argv[1], int(sys.argv[2])
     keras.utils.set_random_seed(0)
-    config = tiny_config(IMAGES_PER_GPU=1, STEPS_PER_EPOCH=2, VALIDATION_STEPS=0)
+    config = tiny_config(IMAGES_PER_GPU=1, STEPS_PER_EPOCH=2, VALIDATION_STEPS=2)
     model = MaskRCNN("training", config, model_dir, strategy=strategy)
-    model.train(rectangles_dataset(count=4), None, 0.001, epochs=epochs, layers="all", seed=0,
-                workers=1, resume=True, verbose=0)
+    history = model.train(rectangles_dataset(count=4), rectangles_dataset(count=3, seed=1),
+                          0.001, epochs=epochs, layers="all", seed=0, workers=1, resume=True,
+                          verbose=0)
     digest = hashlib.sha256()
     for v in model.keras_model.weights:
         digest.update(np.ascontiguousarray(v.numpy()).tobytes())
-    print("RESULT", model.epoch, digest.hexdigest(), flush=True)
+    val = [round(history.history[name][-1], 5) for name in ("val_loss", "val_mrcnn_mask_loss")]
+    print("RESULT", model.epoch, digest.hexdigest(), *val, flush=True)
 """)
 
 
@@ -73,12 +76,16 @@ def test_two_workers_train_identically_and_resume(tmp_path):
     model_dir = tmp_path / "logs"
 
     first = run_workers(script, model_dir, epochs=1)
-    assert first[0] == first[1]                  # same epoch, same weights on both workers
+    assert first[0] == first[1]          # same epoch, weights and validation losses on both
     assert first[0][0] == "1"
+    val_loss, val_mask_loss = (float(v) for v in first[0][2:])
+    assert 0 < val_mask_loss < val_loss < 1e3
     folders = os.listdir(model_dir)
     assert len(folders) == 1                     # one set of checkpoints: the chief's
     assert sorted(f for f in os.listdir(model_dir / folders[0]) if f.endswith(".h5")) == \
         ["mask_rcnn_tiny_0001.h5"]
+    # TensorBoard's validation writer got the val_ losses.
+    assert os.listdir(model_dir / folders[0] / "validation")
 
     # Restarted, both workers load the last checkpoint and go on with epoch 2.
     second = run_workers(script, model_dir, epochs=2)
