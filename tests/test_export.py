@@ -14,7 +14,7 @@ from mrcnn.config import ConfigError
 from mrcnn.core.boxes import norm_boxes
 from mrcnn.core.images import resize
 from mrcnn.core.masks import unmold_mask
-from mrcnn.export import export_saved_model
+from mrcnn.export import SERVING_OUTPUTS, export_saved_model
 from mrcnn.maskrcnn import MaskRCNN
 from mrcnn.ops.molding import (mold_images_graph, paste_masks_graph, resample_bilinear,
                                unmold_detections_graph)
@@ -231,6 +231,7 @@ def test_exported_model_detects_as_detect_in_a_fresh_python(decisive_model, tmp_
     for b, expected in enumerate(results[len(images):]):
         assert_same_detections(expected, outputs("pair"), b)
     named = outputs("single0")
+    assert set(named) == set(SERVING_OUTPUTS)
     n = int(named["num_detections"][0])
     assert named["class_names"][0, :n].tolist() == \
         [["BG", "a", "b", "c"][c] for c in named["class_ids"][0, :n]]

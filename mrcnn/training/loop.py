@@ -15,8 +15,9 @@ see :mod:`mrcnn.training.train_model`), with public TensorFlow APIs only:
   the last checkpoint (``train(..., resume=True)``) continues at the next epoch with the others;
 - after each epoch, VALIDATION_STEPS batches of the validation set (sharded the same way) run the
   model's ``test_step``; their losses reach the epoch logs with ``val_`` names, as in ``fit()``.
-The loss trackers are on-read synchronized variables, so reading them sums every replica of every
-worker: all workers log the same figures (and read them together, as the collective needs).
+The loss trackers (Keras Mean metrics) keep their totals and counts in on-read synchronized
+variables, so a read sums them over every replica of every worker: all workers log the same
+means (and read them together, as the collective needs).
 """
 import keras
 import numpy as np
