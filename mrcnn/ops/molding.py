@@ -20,6 +20,8 @@ Glossary
 """
 import tensorflow as tf
 
+from mrcnn.ops.boxes import denorm_boxes_graph, norm_boxes_graph
+
 __all__ = ["resample_bilinear", "square_resize_geometry", "mold_images_graph",
            "unmold_detections_graph", "paste_masks_graph"]
 
@@ -60,7 +62,7 @@ def _clip_to_range(resampled, source):
 
 
 def square_resize_geometry(height, width, min_dim, max_dim, min_scale=0):
-    """Scale, resized size and padding of resize_image mode "square" for an image of
+    """Scale, resized size and window of resize_image mode "square" for an image of
     ``height`` x ``width`` (int32 scalars), computed in float64 as the NumPy code does.
 
     Returns scale float64 [], new_size int32 [2] (h, w), window int32 [4] (y1, x1, y2, x2).
@@ -133,17 +135,10 @@ def unmold_detections_graph(detections, mrcnn_mask, image_size, molded_size, win
     real = tf.cast(tf.math.cumprod(tf.cast(class_ids > 0, tf.int32), axis=1), tf.bool)
 
     # Normalized boxes of the molded image -> normalized in the window -> original pixels.
-    molded = tf.cast(molded_size, tf.float32)
-    w = tf.cast(window, tf.float32)
-    wy1, wx1 = w[0] / (molded[0] - 1), w[1] / (molded[1] - 1)
-    wy2, wx2 = (w[2] - 1) / (molded[0] - 1), (w[3] - 1) / (molded[1] - 1)
+    wy1, wx1, wy2, wx2 = tf.unstack(norm_boxes_graph(window, molded_size))
     shift = tf.stack([wy1, wx1, wy1, wx1])
     span = tf.stack([wy2 - wy1, wx2 - wx1, wy2 - wy1, wx2 - wx1])
-    size = tf.cast(image_size, tf.float32)
-    boxes = (detections[..., :4] - shift) / span
-    boxes = tf.round(boxes * tf.stack([size[0] - 1, size[1] - 1] * 2)
-                     + tf.constant([0.0, 0.0, 1.0, 1.0]))
-    boxes = tf.cast(boxes, tf.int32)
+    boxes = denorm_boxes_graph((detections[..., :4] - shift) / span, image_size)
 
     # Boxes squeezed to nothing by the window clip are dropped; the others move to the front.
     area = (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
