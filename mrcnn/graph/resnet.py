@@ -90,13 +90,17 @@ def basic_block(input_tensor, filters, stage, block, strides=(1, 1), train_bn=Tr
     return KL.Activation("relu", name=f"res{stage}{block}_out")(x)
 
 
-def _basic_resnet_graph(input_image, architecture, stage5, train_bn):
-    frozen = train_bn is False
+def _stem(input_image, train_bn, use_bias):
+    """Stage 1 of every ResNet: 7x7/2 conv1, bn_conv1, ReLU, 3x3/2 max pool (C1)."""
     x = KL.ZeroPadding2D((3, 3))(input_image)
-    x = KL.Conv2D(64, (7, 7), strides=(2, 2), name="conv1", use_bias=False)(x)
-    x = BatchNorm(frozen=frozen, name="bn_conv1")(x)
+    x = KL.Conv2D(64, (7, 7), strides=(2, 2), name="conv1", use_bias=use_bias)(x)
+    x = BatchNorm(frozen=train_bn is False, name="bn_conv1")(x)
     x = KL.Activation("relu")(x)
-    C1 = x = KL.MaxPooling2D((3, 3), strides=(2, 2), padding="same")(x)
+    return KL.MaxPooling2D((3, 3), strides=(2, 2), padding="same")(x)
+
+
+def _basic_resnet_graph(input_image, architecture, stage5, train_bn):
+    C1 = x = _stem(input_image, train_bn, use_bias=False)
     outputs = [C1]
     for stage, blocks in zip(range(2, 6), BASIC_BLOCK_COUNTS[architecture]):
         if stage == 5 and not stage5:
@@ -120,13 +124,8 @@ def resnet_graph(input_image, architecture, stage5=False, train_bn=True):
         raise ValueError(f"Unknown backbone {architecture!r}; expected one of "
                          f"{sorted(BLOCK_COUNTS) + sorted(BASIC_BLOCK_COUNTS)} or a callable "
                          f"(see Config.BACKBONE)")
-    frozen = train_bn is False
-    # Stage 1
-    x = KL.ZeroPadding2D((3, 3))(input_image)
-    x = KL.Conv2D(64, (7, 7), strides=(2, 2), name="conv1", use_bias=True)(x)
-    x = BatchNorm(frozen=frozen, name="bn_conv1")(x)
-    x = KL.Activation("relu")(x)
-    C1 = x = KL.MaxPooling2D((3, 3), strides=(2, 2), padding="same")(x)
+    # Stage 1 (conv1 has a bias, as in Matterport's and Keras' ImageNet ResNet50 files)
+    C1 = x = _stem(input_image, train_bn, use_bias=True)
     # Stage 2
     x = conv_block(x, 3, [64, 64, 256], stage=2, block="a", strides=(1, 1), train_bn=train_bn)
     x = identity_block(x, 3, [64, 64, 256], stage=2, block="b", train_bn=train_bn)
