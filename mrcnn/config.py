@@ -147,6 +147,9 @@ class Config(object):
     #           IMAGE_MIN_DIM / IMAGE_MIN_SCALE if they are set); IMAGE_MAX_DIM is ignored.
     #   crop:   scale for IMAGE_MIN_DIM / IMAGE_MIN_SCALE, then take a random
     #           IMAGE_MIN_DIM x IMAGE_MIN_DIM crop. Training only; IMAGE_MAX_DIM is ignored.
+    #   scale_pad64: scale as "square", then pad height and width each to the next multiple of
+    #           64 instead of to a square: a 1920x1080 photo with 800/1024 trains at 1024x576.
+    #           The mode for rectangular photos (not in Matterport).
     # The model input side (IMAGE_MAX_DIM, or IMAGE_MIN_DIM in crop mode) must be a multiple of 64
     # so the six halvings of the feature pyramid (2**6 = 64) stay aligned.
     IMAGE_RESIZE_MODE = "square"
@@ -417,14 +420,26 @@ class Config(object):
         if mode not in RESIZE_MODES:
             raise ConfigError("IMAGE_RESIZE_MODE is {!r} but must be one of {}".format(
                 mode, ", ".join(repr(m) for m in RESIZE_MODES)))
-        for name in ("IMAGE_MIN_DIM", "IMAGE_MAX_DIM") if mode == "crop" else ("IMAGE_MAX_DIM",):
+        sides = {"crop": ("IMAGE_MIN_DIM", "IMAGE_MAX_DIM"),
+                 "pad64": ("IMAGE_MIN_DIM", "IMAGE_MAX_DIM") if self.IMAGE_MIN_DIM else ()}
+        for name in sides.get(mode, ("IMAGE_MAX_DIM",)):
             side = _int(self, name)
             if side < 64 or side % 64:
                 lower, upper = 64 * max(1, side // 64), 64 * max(1, -(-side // 64))
                 nearest = str(lower) if lower == upper else "{} or {}".format(lower, upper)
                 raise ConfigError(
                     "{} is {} but must be a positive multiple of 64 (the feature pyramid halves "
-                    "the image 6 times); nearest valid values: {}".format(name, side, nearest))
+                    "the image 6 times){}; nearest valid values: {}".format(
+                        name, side, " in IMAGE_RESIZE_MODE {!r}".format(mode)
+                        if mode in ("crop", "pad64") else "", nearest))
+        # (Mode "square" keeps Matterport's leniency: IMAGE_MIN_DIM > IMAGE_MAX_DIM there just
+        # scales every image to fit IMAGE_MAX_DIM, and many old configs set only IMAGE_MAX_DIM.)
+        if mode == "scale_pad64" and _int(self, "IMAGE_MIN_DIM") > _int(self, "IMAGE_MAX_DIM"):
+            raise ConfigError(
+                "IMAGE_MIN_DIM ({}) is larger than IMAGE_MAX_DIM ({}): in IMAGE_RESIZE_MODE "
+                "'scale_pad64' the short side is scaled up to IMAGE_MIN_DIM and the long side "
+                "down to IMAGE_MAX_DIM, so IMAGE_MIN_DIM must not exceed IMAGE_MAX_DIM".format(
+                    self.IMAGE_MIN_DIM, self.IMAGE_MAX_DIM))
 
         channels = self.IMAGE_CHANNEL_COUNT
         mean_pixel = np.asarray(self.MEAN_PIXEL)

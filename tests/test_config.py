@@ -414,3 +414,24 @@ def test_config_module_does_not_import_tensorflow():
     code = ("import sys, mrcnn.config; "
             "assert not any(m.split('.')[0] in ('tensorflow', 'keras') for m in sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO_ROOT)
+
+
+# ------------------------------------------------------------ resize modes (rectangular images)
+@pytest.mark.parametrize("attrs, message", [
+    ({"IMAGE_RESIZE_MODE": "scale_pad64", "IMAGE_MIN_DIM": 512, "IMAGE_MAX_DIM": 256},
+     r"IMAGE_MIN_DIM \(512\) is larger than IMAGE_MAX_DIM \(256\).*'scale_pad64'"),
+    ({"IMAGE_RESIZE_MODE": "pad64", "IMAGE_MIN_DIM": 800},
+     r"IMAGE_MIN_DIM is 800 .*multiple of 64.* in IMAGE_RESIZE_MODE 'pad64'.*768 or 832"),
+])
+def test_rectangular_mode_settings_are_checked(attrs, message):
+    with pytest.raises(ConfigError, match=message):
+        type("Bad", (Config,), {"NUM_CLASSES": 2, **attrs})()
+
+
+def test_square_keeps_matterports_min_dim_above_max_dim():
+    # Old configs set only IMAGE_MAX_DIM (IMAGE_MIN_DIM stays 800): square mode accepts it.
+    config = type("Small", (Config,), {"NUM_CLASSES": 2, "IMAGE_MAX_DIM": 256})()
+    assert list(config.IMAGE_SHAPE) == [256, 256, 3]
+    config = type("Rect", (Config,), {"NUM_CLASSES": 2, "IMAGE_RESIZE_MODE": "scale_pad64",
+                                      "IMAGE_MIN_DIM": 800, "IMAGE_MAX_DIM": 1024})()
+    assert list(config.IMAGE_SHAPE) == [1024, 1024, 3]   # the largest input it can feed

@@ -17,16 +17,24 @@ Resize modes (Matterport's resize_image):
             a multiple of 64 (the FPN has 6 levels, 2**6 = 64).
     crop    scale up by min_dim / min_scale, then take a random min_dim x min_dim crop
             (training only; max_dim ignored).
+    scale_pad64
+            scale as "square" (short side up to min_dim, long side at most max_dim), then pad
+            height and width each to the next multiple of 64, not to a square (Detectron2's
+            shortest-edge resize with a size divisibility of 64): a 1920x1080 photo with
+            min_dim 800, max_dim 1024 becomes 1024x576, not 1024x1024. Not in Matterport.
 """
 import random
 
 import numpy as np
 import skimage.transform
 
-__all__ = ["RESIZE_MODES", "resize", "resize_image", "mold_image", "unmold_image"]
+__all__ = ["RESIZE_MODES", "PAD64_MODES", "resize", "resize_scale", "resized_shape",
+           "check_multiple_of_64", "resize_image", "mold_image", "unmold_image"]
 
 #: The modes resize_image accepts.
-RESIZE_MODES = ("none", "square", "pad64", "crop")
+RESIZE_MODES = ("none", "square", "pad64", "crop", "scale_pad64")
+#: Modes whose output height and width are multiples of 64 by construction.
+PAD64_MODES = ("square", "pad64", "scale_pad64")
 
 
 def resize(image, output_shape, order=1, mode="constant", cval=0, clip=True,
@@ -62,6 +70,71 @@ def _pad_to_multiple(size, multiple=64):
     return total // 2, total - total // 2
 
 
+def resize_scale(height, width, min_dim=None, max_dim=None, min_scale=None, mode="square"):
+    """The factor resize_image scales an image of height x width by (int 1: not resized).
+
+    Raises ValueError for the settings resize_image cannot use: an unknown mode, "square" /
+    "scale_pad64" without max_dim, "crop" without min_dim, "pad64" with min_dim not a multiple
+    of 64.
+    """
+    if mode not in RESIZE_MODES:
+        raise ValueError("mode must be one of {}, got {!r}".format(", ".join(RESIZE_MODES), mode))
+    if mode == "none":
+        return 1
+    if mode in ("square", "scale_pad64") and not max_dim:
+        raise ValueError("mode {!r} needs max_dim (the longest side), got {!r}"
+                         .format(mode, max_dim))
+    if mode == "crop" and not min_dim:
+        raise ValueError("mode 'crop' needs min_dim (the side of the crop), got {!r}"
+                         .format(min_dim))
+    if mode == "pad64" and min_dim and min_dim % 64 != 0:
+        raise ValueError("mode 'pad64' needs min_dim to be a multiple of 64, got {!r}"
+                         .format(min_dim))
+    scale = 1
+    # Scale up but not down.
+    if min_dim:
+        scale = max(1, min_dim / min(height, width))
+    if min_scale and scale < min_scale:
+        scale = min_scale
+    # Does it exceed max dim?
+    if max_dim and mode in ("square", "scale_pad64"):
+        image_max = max(height, width)
+        if round(image_max * scale) > max_dim:
+            scale = max_dim / image_max
+    return scale
+
+
+def _pad64(size):
+    """`size` rounded up to a multiple of 64."""
+    return -(-int(size) // 64) * 64
+
+
+def resized_shape(height, width, min_dim=None, max_dim=None, min_scale=None, mode="square"):
+    """(height, width) of what resize_image returns for a height x width image, computed
+    without touching pixels (to group images of one output shape into batches)."""
+    scale = resize_scale(height, width, min_dim, max_dim, min_scale, mode)
+    h, w = round(height * scale), round(width * scale)
+    if mode == "square":
+        return int(max_dim), int(max_dim)
+    if mode == "crop":
+        return int(min_dim), int(min_dim)
+    if mode in ("pad64", "scale_pad64"):
+        return _pad64(h), _pad64(w)
+    return int(h), int(w)
+
+
+def check_multiple_of_64(shape, what):
+    """ValueError unless height and width of `shape` are multiples of 64 (the six halvings
+    of the feature pyramid must stay aligned); `what` names the image in the message."""
+    h, w = int(shape[0]), int(shape[1])
+    if h % 64 or w % 64:
+        raise ValueError(
+            "{} is {}x{} (height x width), but the network needs both to be multiples of 64 "
+            "(the feature pyramid halves the image 6 times) and IMAGE_RESIZE_MODE 'none' feeds "
+            "images unchanged: use 'scale_pad64' or 'pad64', which pad to multiples of 64, or "
+            "crop or pad the image to {}x{}".format(what, h, w, _pad64(h), _pad64(w)))
+
+
 def resize_image(image, min_dim=None, max_dim=None, min_scale=None, mode="square", rng=None):
     """Resizes an image keeping the aspect ratio unchanged.
 
@@ -69,10 +142,11 @@ def resize_image(image, min_dim=None, max_dim=None, min_scale=None, mode="square
     min_dim: if provided, resizes the image such that its smaller dimension == min_dim
         (it only scales up).
     max_dim: if provided, ensures that the image longest side doesn't exceed this value
-        (mode "square" only).
+        (modes "square" and "scale_pad64" only).
     min_scale: if provided, ensure that the image is scaled up by at least this factor even
         if min_dim doesn't require it.
-    mode: Resizing mode, one of "none", "square", "pad64", "crop" (see the module docstring).
+    mode: Resizing mode, one of "none", "square", "pad64", "crop", "scale_pad64" (see the
+        module docstring).
     rng: optional numpy.random.Generator used by mode "crop" to pick the crop. None uses
         Python's `random` module as Matterport did (so random.seed() reproduces its crops).
 
@@ -101,33 +175,12 @@ def resize_image(image, min_dim=None, max_dim=None, min_scale=None, mode="square
     if h == 0 or w == 0:
         raise ValueError("image is empty (shape {})".format(image.shape))
     window = (0, 0, h, w)
-    scale = 1
     padding = [(0, 0), (0, 0), (0, 0)]
     crop = None
 
+    scale = resize_scale(h, w, min_dim, max_dim, min_scale, mode)
     if mode == "none":
         return image, window, scale, padding, crop
-    if mode == "square" and not max_dim:
-        raise ValueError("mode 'square' needs max_dim (the side of the square), got {!r}"
-                         .format(max_dim))
-    if mode == "crop" and not min_dim:
-        raise ValueError("mode 'crop' needs min_dim (the side of the crop), got {!r}"
-                         .format(min_dim))
-    if mode == "pad64" and min_dim and min_dim % 64 != 0:
-        raise ValueError("mode 'pad64' needs min_dim to be a multiple of 64, got {!r}"
-                         .format(min_dim))
-
-    # Scale up but not down.
-    if min_dim:
-        scale = max(1, min_dim / min(h, w))
-    if min_scale and scale < min_scale:
-        scale = min_scale
-    # Does it exceed max dim?
-    if max_dim and mode == "square":
-        image_max = max(h, w)
-        if round(image_max * scale) > max_dim:
-            scale = max_dim / image_max
-
     if scale != 1:
         image = resize(image, (round(h * scale), round(w * scale)), preserve_range=True)
 
@@ -140,7 +193,7 @@ def resize_image(image, min_dim=None, max_dim=None, min_scale=None, mode="square
         padding = [(top_pad, bottom_pad), (left_pad, right_pad), (0, 0)]
         image = np.pad(image, padding[:image.ndim], mode="constant", constant_values=0)
         window = (top_pad, left_pad, h + top_pad, w + left_pad)
-    elif mode == "pad64":
+    elif mode in ("pad64", "scale_pad64"):
         top_pad, bottom_pad = _pad_to_multiple(h)
         left_pad, right_pad = _pad_to_multiple(w)
         padding = [(top_pad, bottom_pad), (left_pad, right_pad), (0, 0)]

@@ -11,8 +11,9 @@ Inputs (names are API; the data pipeline feeds them by name):
     inference: input_image, input_image_meta, input_anchors [B, anchors, 4] normalized.
 Outputs, in Matterport's order:
     training:  rpn_class_logits, rpn_class, rpn_bbox, mrcnn_class_logits, mrcnn_class, mrcnn_bbox,
-               mrcnn_mask (for the leading int(TRAIN_ROIS_PER_IMAGE * ROI_POSITIVE_RATIO) ROIs,
-               the only ones that can be positive), ROI (rpn_rois), output_rois, then the five
+               mrcnn_mask (with TRAIN_BN False for the leading
+               int(TRAIN_ROIS_PER_IMAGE * ROI_POSITIVE_RATIO) ROIs, the only ones that can be
+               positive; else for all ROIs), ROI (rpn_rois), output_rois, then the five
                losses (float32 scalars)
                rpn_class_loss, rpn_bbox_loss, mrcnn_class_loss, mrcnn_bbox_loss, mrcnn_mask_loss.
     inference: mrcnn_detection [B, DETECTION_MAX_INSTANCES, 6], mrcnn_class, mrcnn_bbox,
@@ -222,9 +223,12 @@ def _wire(mode, config):
             rois, mrcnn_feature_maps, input_image_meta, config.POOL_SIZE, config.NUM_CLASSES,
             train_bn=config.TRAIN_BN, fc_layers_size=config.FPN_CLASSIF_FC_LAYERS_SIZE)
         # Only positive ROIs have a mask loss, and DetectionTargetLayer puts them first, at most
-        # int(TRAIN_ROIS_PER_IMAGE * ROI_POSITIVE_RATIO) of them: the mask head runs on those rows
-        # alone (the same loss as Matterport's, for a third of the mask head's work).
-        positive_rows = max(1, int(config.TRAIN_ROIS_PER_IMAGE * config.ROI_POSITIVE_RATIO))
+        # int(TRAIN_ROIS_PER_IMAGE * ROI_POSITIVE_RATIO) of them: with frozen BatchNorm the mask
+        # head runs on those rows alone (the same loss as Matterport's, for a third of the mask
+        # head's work). When its BatchNorm trains (TRAIN_BN True or None) the batch statistics
+        # depend on every row, so it runs on all ROIs as Matterport's did.
+        positive_rows = (max(1, int(config.TRAIN_ROIS_PER_IMAGE * config.ROI_POSITIVE_RATIO))
+                         if config.TRAIN_BN is False else config.TRAIN_ROIS_PER_IMAGE)
         mask_rois = LeadingRows(positive_rows, name="positive_rois")(rois)
         target_mask = LeadingRows(positive_rows, name="positive_target_mask")(target_mask)
         mask_class_ids = LeadingRows(positive_rows, name="positive_class_ids")(target_class_ids)

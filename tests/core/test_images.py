@@ -194,3 +194,56 @@ def test_unmold_image_clips_instead_of_wrapping():
 def test_mold_image_channel_mismatch():
     with pytest.raises(ValueError, match="MEAN_PIXEL"):
         mold_image(_image(4, 4, c=4), CONFIG)
+
+
+# --- resize_image: scale_pad64 --------------------------------------------------------------
+
+def test_resize_image_scale_pad64_landscape_photo():
+    image = _image(1080, 1920)
+    out, window, scale, padding, crop = resize_image(image, min_dim=800, max_dim=1024,
+                                                     mode="scale_pad64")
+    # min_dim: 800 / 1080 < 1 -> no upscaling; 1920 > 1024 -> scale = 1024 / 1920;
+    # round(1080 * 0.5333) = 576, already a multiple of 64: no padding, 1024x576 not 1024x1024.
+    assert scale == pytest.approx(1024 / 1920)
+    assert out.shape == (576, 1024, 3)
+    assert window == (0, 0, 576, 1024) and padding == NO_PADDING and crop is None
+
+
+def test_resize_image_scale_pad64_pads_each_side_to_64():
+    image = _image(50, 70)
+    out, window, scale, padding, crop = resize_image(image, min_dim=100, max_dim=256,
+                                                     mode="scale_pad64")
+    # scale = 100 / 50 = 2 -> 100 x 140 (long side 140 <= 256); pad 100 -> 128 (14 top, 14
+    # bottom) and 140 -> 192 (26 left, 26 right).
+    assert scale == 2
+    assert out.shape == (128, 192, 3)
+    assert window == (14, 26, 114, 166)
+    assert padding == [(14, 14), (26, 26), (0, 0)]
+    assert not out[:14].any() and not out[:, :26].any() and (out[14:114, 26:166] == 100).all()
+
+
+@pytest.mark.parametrize("shape, mode, min_dim, max_dim, expected", [
+    ((1080, 1920), "scale_pad64", 800, 1024, (576, 1024)),
+    ((1920, 1080), "scale_pad64", 800, 1024, (1024, 576)),
+    ((50, 70), "scale_pad64", 100, 256, (128, 192)),
+    ((1080, 1920), "scale_pad64", 100, 256, (192, 256)),   # 256/1920 -> 144x256 -> 192x256
+    ((50, 70), "square", 100, 256, (256, 256)),
+    ((50, 70), "pad64", 128, 256, (128, 192)),      # 128 / 50 = 2.56 -> 128x179; max_dim ignored
+    ((300, 700), "pad64", None, 256, (320, 704)),   # no scaling, pad to multiples of 64
+    ((64, 128), "none", 100, 256, (64, 128)),
+    ((300, 700), "crop", 100, 256, (100, 100)),
+])
+def test_resized_shape_matches_resize_image(shape, mode, min_dim, max_dim, expected):
+    from mrcnn.core.images import resized_shape
+    assert resized_shape(*shape, min_dim=min_dim, max_dim=max_dim, mode=mode) == expected
+    out = resize_image(_image(*shape), min_dim=min_dim, max_dim=max_dim, mode=mode,
+                       rng=np.random.default_rng(0))[0]
+    assert out.shape[:2] == expected
+
+
+def test_check_multiple_of_64_names_the_image_and_the_fix():
+    from mrcnn.core.images import check_multiple_of_64
+    check_multiple_of_64((128, 192, 3), "image 3")
+    with pytest.raises(ValueError, match=r"image 3 \(a.jpg\) is 100x192 .*multiples of 64.*"
+                                         r"scale_pad64.*128x192"):
+        check_multiple_of_64((100, 192, 3), "image 3 (a.jpg)")
