@@ -1,8 +1,8 @@
 """Detection metrics of one image: matching, VOC-style AP, AP over IoU ranges, box recall.
 
 Glossary:
-    gt_*        ground truth of one image: boxes [N, (y1, x1, y2, x2)] (all-zero rows are
-                padding and are trimmed), class_ids [N], masks [H, W, N].
+    gt_*        ground truth of one image: boxes [N, (y1, x1, y2, x2)] (all-zero rows at the
+                end are padding and are trimmed), class_ids [N], masks [H, W, N].
     pred_*      detections of one image: boxes [M, 4], class_ids [M], scores [M], masks
                 [H, W, M] (as returned by MaskRCNN.detect()).
     overlaps    [M, N] mask IoU between predictions (sorted by score, highest first) and gt.
@@ -22,10 +22,19 @@ Fixes over Matterport:
       Recall is defined as 0 when there is no gt, so AP is 0 for such an image whether or not
       there are predictions (Matterport also gave 0 with no gt and no predictions). Averages
       over a dataset may prefer to skip images without gt, as COCO does for empty categories.
+    - a gt instance with an empty mask inside the array (not at its end) broke the alignment:
+      Matterport's trim_zeros dropped its all-zero box (extract_bboxes gives an empty mask a
+      zero box) wherever it was, then kept the first N masks, so the last real mask was lost
+      and the class ids shifted (two perfect detections of [G0, empty, G1] scored AP 0.5). Only
+      trailing all-zero rows are padding now, indices (gt_match, pred_match, overlaps columns)
+      refer to the arrays as given, and a gt instance without any pixel never takes a
+      prediction and is not counted in the recall (as padding; the evaluation's
+      load_ground_truth drops such instances too). The same holds for predictions: only
+      trailing all-zero boxes are padding.
 """
 import numpy as np
 
-from mrcnn.core.boxes import compute_overlaps, trim_zeros
+from mrcnn.core.boxes import compute_overlaps
 from mrcnn.core.masks import compute_overlaps_masks
 
 __all__ = ["compute_matches", "compute_ap", "compute_ap_range", "compute_recall"]
@@ -36,9 +45,10 @@ def compute_matches(gt_boxes, gt_class_ids, gt_masks,
                     iou_threshold=0.5, score_threshold=0.0):
     """Finds matches between prediction and ground truth instances.
 
-    gt_boxes: [N, (y1, x1, y2, x2)], zero rows are padding. gt_class_ids: [N].
-    gt_masks: [height, width, N].
-    pred_boxes: [M, (y1, x1, y2, x2)], zero rows are padding. pred_class_ids: [M].
+    gt_boxes: [N, (y1, x1, y2, x2)], trailing zero rows are padding. gt_class_ids: [N].
+    gt_masks: [height, width, N] (at least as many masks as gt_boxes has rows before its
+        padding). A gt without any pixel is never matched and not counted by compute_ap.
+    pred_boxes: [M, (y1, x1, y2, x2)], trailing zero rows are padding. pred_class_ids: [M].
     pred_scores: [M]. pred_masks: [height, width, M].
     iou_threshold: minimum mask IoU for a match.
     score_threshold: gt whose IoU with a prediction is below this are not considered for it
@@ -51,17 +61,25 @@ def compute_matches(gt_boxes, gt_class_ids, gt_masks,
             the index of the matched ground truth box, -1 if unmatched.
         overlaps: [pred_boxes, gt_boxes] IoU overlaps (predictions sorted by score).
     """
-    gt_boxes = trim_zeros(np.asarray(gt_boxes))
+    gt_boxes = np.asarray(gt_boxes)
+    n_gt = _count_before_padding(gt_boxes)
+    gt_boxes = gt_boxes[:n_gt]
     gt_class_ids = np.asarray(gt_class_ids)
-    gt_masks = np.asarray(gt_masks)[..., :gt_boxes.shape[0]]
-    pred_boxes = trim_zeros(np.asarray(pred_boxes))
-    pred_scores = np.asarray(pred_scores)[:pred_boxes.shape[0]]
+    gt_masks = _first_masks(gt_masks, n_gt, "gt")
+    pred_boxes = np.asarray(pred_boxes)
+    n_pred = _count_before_padding(pred_boxes)
+    pred_boxes = pred_boxes[:n_pred]
+    pred_scores = np.asarray(pred_scores)[:n_pred]
     if pred_scores.shape[0] != pred_boxes.shape[0]:
         raise ValueError("pred_scores has {} entries for {} pred_boxes"
                          .format(pred_scores.shape[0], pred_boxes.shape[0]))
     if gt_class_ids.shape[0] < gt_boxes.shape[0]:
         raise ValueError("gt_class_ids has {} entries for {} gt_boxes"
                          .format(gt_class_ids.shape[0], gt_boxes.shape[0]))
+    pred_masks = _first_masks(pred_masks, n_pred, "pred")
+    # A gt instance without any pixel (inside the array, not padding) cannot be found by mask
+    # IoU: it never takes a prediction and is not counted (see compute_ap).
+    gt_present = _mask_present(gt_masks)
     # Sort predictions by score from high to low.
     indices = np.argsort(pred_scores)[::-1]
     pred_boxes = pred_boxes[indices]
@@ -80,12 +98,34 @@ def compute_matches(gt_boxes, gt_class_ids, gt_masks,
         order = np.argsort(overlaps[i])[::-1]
         iou = overlaps[i, order]
         ok = ((gt_match[order] == -1) & (iou >= score_threshold) & (iou >= iou_threshold)
-              & (gt_class_ids[order] == pred_class_ids[i]))
+              & (gt_class_ids[order] == pred_class_ids[i]) & gt_present[order])
         if ok.any():
             j = order[np.argmax(ok)]
             gt_match[j] = i
             pred_match[i] = j
     return gt_match, pred_match, overlaps
+
+
+def _count_before_padding(boxes):
+    """Rows of ``boxes`` [N, 4] up to the last one that is not all zero (trailing padding off)."""
+    if boxes.ndim != 2:
+        raise ValueError("boxes must be [N, 4], got shape {}".format(boxes.shape))
+    nonzero = np.flatnonzero(np.any(boxes != 0, axis=1))
+    return int(nonzero[-1]) + 1 if nonzero.size else 0
+
+
+def _first_masks(masks, count, name):
+    """masks[..., :count], checked to hold ``count`` masks."""
+    masks = np.asarray(masks)
+    if masks.ndim != 3 or masks.shape[-1] < count:
+        raise ValueError("{}_masks has shape {} but {}_boxes has {} instances; masks must be "
+                         "[height, width, instances]".format(name, masks.shape, name, count))
+    return masks[..., :count]
+
+
+def _mask_present(masks):
+    """bool [N]: whether each of masks [H, W, N] has a foreground pixel (> 0.5, as the IoU)."""
+    return np.any(masks > 0.5, axis=(0, 1)) if masks.shape[-1] else np.zeros(0, bool)
 
 
 def compute_ap(gt_boxes, gt_class_ids, gt_masks,
@@ -105,12 +145,14 @@ def compute_ap(gt_boxes, gt_class_ids, gt_masks,
         gt_boxes, gt_class_ids, gt_masks,
         pred_boxes, pred_class_ids, pred_scores, pred_masks,
         iou_threshold)
+    # The gt to find: those compute_matches kept, less the ones without any pixel.
+    n_gt = int(_mask_present(_first_masks(gt_masks, len(gt_match), "gt")).sum())
 
     # Precision and recall after each prediction (in score order).
     true_positives = np.cumsum(pred_match > -1)
     precisions = true_positives / (np.arange(len(pred_match)) + 1)
-    if len(gt_match):
-        recalls = true_positives.astype(np.float32) / len(gt_match)
+    if n_gt:
+        recalls = true_positives.astype(np.float32) / n_gt
     else:
         recalls = np.zeros(len(pred_match), dtype=np.float32)
 

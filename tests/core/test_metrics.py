@@ -163,3 +163,50 @@ def test_compute_recall_empty_sides():
     assert compute_recall(boxes, np.zeros((0, 4)), 0.5)[0] == 0.0       # no gt: defined 0
     recall, positive_ids = compute_recall(np.zeros((0, 4)), boxes, 0.5)
     assert recall == 0.0 and positive_ids.shape == (0,)
+
+
+def test_gt_with_an_empty_mask_in_the_middle():
+    """A gt instance without pixels between two others: it cannot be matched and is not counted.
+
+    Matterport (and this code before) trimmed the empty instance's all-zero box as if it were
+    padding but then kept the first two masks, G0 and the empty one: G1's mask was gone, so two
+    perfect detections scored AP 0.5 (and the class ids were misaligned too).
+    """
+    gt_masks = _masks(G0, (0, 0, 0, 0), G1)
+    gt_boxes = extract_bboxes(gt_masks)
+    assert not gt_boxes[1].any()
+    gt_class_ids = np.array([1, 3, 2])
+    pred_masks = _masks(G0, G1)
+    args = (gt_boxes, gt_class_ids, gt_masks, extract_bboxes(pred_masks), np.array([1, 2]),
+            np.array([0.9, 0.8]), pred_masks)
+    gt_match, pred_match, overlaps = compute_matches(*args)
+    # Indices refer to the arrays as given: G1 is gt 2.
+    np.testing.assert_array_equal(pred_match, [0, 2])
+    np.testing.assert_array_equal(gt_match, [0, -1, 1])
+    np.testing.assert_allclose(overlaps, [[1, 0, 0], [0, 0, 1]])
+    ap, precisions, recalls, _ = compute_ap(*args)
+    assert ap == pytest.approx(1.0)
+    np.testing.assert_allclose(recalls, [0, 0.5, 1, 1])
+    # Even at IoU threshold 0 the empty instance takes no prediction of its class.
+    masks = _masks(FP)
+    gt_match, pred_match, _ = compute_matches(gt_boxes, gt_class_ids, gt_masks,
+                                              extract_bboxes(masks), np.array([3]),
+                                              np.array([0.5]), masks, iou_threshold=0.0)
+    np.testing.assert_array_equal(pred_match, [-1])
+    # Trailing padding is still trimmed, after a middle empty instance too.
+    padded_masks = np.concatenate([gt_masks, np.zeros((SIZE, SIZE, 2), bool)], axis=2)
+    padded_boxes = np.concatenate([gt_boxes, np.zeros((2, 4), np.int32)])
+    ap, _, _, overlaps = compute_ap(padded_boxes, np.array([1, 3, 2, 0, 0]), padded_masks,
+                                    *args[3:])
+    assert ap == pytest.approx(1.0) and overlaps.shape == (2, 3)
+
+
+def test_empty_gt_mask_with_a_box_is_not_counted():
+    """A gt whose box is set but whose mask has no pixel can never be found by mask IoU."""
+    gt_masks = _masks(G0, (0, 0, 0, 0), G1)
+    gt_boxes = extract_bboxes(gt_masks)
+    gt_boxes[1] = [4, 4, 6, 6]
+    pred_masks = _masks(G0, G1)
+    ap = compute_ap(gt_boxes, np.array([1, 1, 2]), gt_masks, extract_bboxes(pred_masks),
+                    np.array([1, 2]), np.array([0.9, 0.8]), pred_masks)[0]
+    assert ap == pytest.approx(1.0)
