@@ -25,6 +25,7 @@ Glossary:
 
 This module never imports TensorFlow.
 """
+import contextlib
 import copy
 import difflib
 import importlib
@@ -40,8 +41,8 @@ from mrcnn.core.anchors import RESNET_BACKBONES
 from mrcnn.core.images import RESIZE_MODES
 from mrcnn.core.meta import image_meta_size
 
-__all__ = ["Config", "ConfigError", "BACKBONES", "MIXED_PRECISION_POLICIES",
-           "LOSS_NAMES", "COMPUTED_ATTRIBUTES"]
+__all__ = ["Config", "ConfigError", "check_dataset_classes", "BACKBONES",
+           "MIXED_PRECISION_POLICIES", "LOSS_NAMES", "COMPUTED_ATTRIBUTES"]
 
 #: Backbone names the model builds; ``BACKBONE`` may also be a callable (see ``Config.BACKBONE``).
 BACKBONES = RESNET_BACKBONES
@@ -58,7 +59,21 @@ _CALLABLE_SETTINGS = ("BACKBONE", "COMPUTE_BACKBONE_SHAPE")
 
 
 class ConfigError(ValueError):
-    """A configuration value, key or file is invalid; the message names the attribute."""
+    """A configuration value, key or file is invalid; the message names the attribute.
+
+    ``ConfigError(message)`` or ``ConfigError([message, ...])``: ``problems`` is the list of
+    messages. One problem is the message as it is; several are listed one a line under
+    "N problems in the configuration:" (``Config.validate`` reports all it finds at once).
+    """
+
+    def __init__(self, problems):
+        self.problems = [problems] if isinstance(problems, str) else [str(p) for p in problems]
+        if len(self.problems) == 1:
+            message = self.problems[0]
+        else:
+            message = "{} problems in the configuration:\n{}".format(
+                len(self.problems), "\n".join("  - " + p for p in self.problems))
+        super().__init__(message)
 
 
 class Config(object):
@@ -403,98 +418,174 @@ class Config(object):
 
     # ------------------------------------------------------------------ validation
     def validate(self):
-        """Check the settings; raise ConfigError (a ValueError) naming the attribute at fault."""
-        num_classes = _int(self, "NUM_CLASSES")
-        if num_classes < 2:
-            raise ConfigError(
-                "NUM_CLASSES is {} but must be at least 2: it counts the background class too, so "
-                "set NUM_CLASSES = 1 + the number of object classes (1 + 1 for a single class)"
-                .format(num_classes))
+        """Check the settings; raise ConfigError (a ValueError) naming the attribute at fault.
+
+        Every problem found is reported, in one ConfigError (its ``problems`` list); a check
+        that depends on a setting already reported as invalid is skipped.
+        """
+        problems = _Problems()
+        with problems.check():
+            num_classes = _int(self, "NUM_CLASSES")
+            if num_classes < 2:
+                raise ConfigError(
+                    "NUM_CLASSES is {} but must be at least 2: it counts the background class "
+                    "too, so set NUM_CLASSES = 1 + the number of object classes (1 + 1 for a "
+                    "single class)".format(num_classes))
         for name in ("GPU_COUNT", "IMAGES_PER_GPU", "RPN_ANCHOR_STRIDE", "TRAIN_ROIS_PER_IMAGE",
                      "IMAGE_CHANNEL_COUNT"):
-            value = _int(self, name)
-            if value < 1:
-                raise ConfigError("{} is {} but must be at least 1".format(name, value))
+            with problems.check():
+                value = _int(self, name)
+                if value < 1:
+                    raise ConfigError("{} is {} but must be at least 1".format(name, value))
 
         mode = self.IMAGE_RESIZE_MODE
-        if mode not in RESIZE_MODES:
-            raise ConfigError("IMAGE_RESIZE_MODE is {!r} but must be one of {}".format(
-                mode, ", ".join(repr(m) for m in RESIZE_MODES)))
+        with problems.check():
+            if mode not in RESIZE_MODES:
+                raise ConfigError("IMAGE_RESIZE_MODE is {!r} but must be one of {}".format(
+                    mode, ", ".join(repr(m) for m in RESIZE_MODES)))
         sides = {"crop": ("IMAGE_MIN_DIM", "IMAGE_MAX_DIM"),
                  "pad64": ("IMAGE_MIN_DIM", "IMAGE_MAX_DIM") if self.IMAGE_MIN_DIM else ()}
         for name in sides.get(mode, ("IMAGE_MAX_DIM",)):
-            side = _int(self, name)
-            if side < 64 or side % 64:
-                lower, upper = 64 * max(1, side // 64), 64 * max(1, -(-side // 64))
-                nearest = str(lower) if lower == upper else "{} or {}".format(lower, upper)
-                raise ConfigError(
-                    "{} is {} but must be a positive multiple of 64 (the feature pyramid halves "
-                    "the image 6 times){}; nearest valid values: {}".format(
-                        name, side, " in IMAGE_RESIZE_MODE {!r}".format(mode)
-                        if mode in ("crop", "pad64") else "", nearest))
+            with problems.check():
+                side = _int(self, name)
+                if side < 64 or side % 64:
+                    lower, upper = 64 * max(1, side // 64), 64 * max(1, -(-side // 64))
+                    nearest = str(lower) if lower == upper else "{} or {}".format(lower, upper)
+                    raise ConfigError(
+                        "{} is {} but must be a positive multiple of 64 (the feature pyramid "
+                        "halves the image 6 times){}; nearest valid values: {}".format(
+                            name, side, " in IMAGE_RESIZE_MODE {!r}".format(mode)
+                            if mode in ("crop", "pad64") else "", nearest))
         # (Mode "square" keeps Matterport's leniency: IMAGE_MIN_DIM > IMAGE_MAX_DIM there just
         # scales every image to fit IMAGE_MAX_DIM, and many old configs set only IMAGE_MAX_DIM.)
-        if mode == "scale_pad64" and _int(self, "IMAGE_MIN_DIM") > _int(self, "IMAGE_MAX_DIM"):
-            raise ConfigError(
-                "IMAGE_MIN_DIM ({}) is larger than IMAGE_MAX_DIM ({}): in IMAGE_RESIZE_MODE "
-                "'scale_pad64' the short side is scaled up to IMAGE_MIN_DIM and the long side "
-                "down to IMAGE_MAX_DIM, so IMAGE_MIN_DIM must not exceed IMAGE_MAX_DIM".format(
-                    self.IMAGE_MIN_DIM, self.IMAGE_MAX_DIM))
+        with problems.check():
+            if mode == "scale_pad64" and _int(self, "IMAGE_MIN_DIM") > _int(self, "IMAGE_MAX_DIM"):
+                raise ConfigError(
+                    "IMAGE_MIN_DIM ({}) is larger than IMAGE_MAX_DIM ({}): in IMAGE_RESIZE_MODE "
+                    "'scale_pad64' the short side is scaled up to IMAGE_MIN_DIM and the long "
+                    "side down to IMAGE_MAX_DIM, so IMAGE_MIN_DIM must not exceed IMAGE_MAX_DIM"
+                    .format(self.IMAGE_MIN_DIM, self.IMAGE_MAX_DIM))
 
-        channels = self.IMAGE_CHANNEL_COUNT
-        mean_pixel = np.asarray(self.MEAN_PIXEL)
-        if mean_pixel.ndim != 1 or mean_pixel.shape[0] != channels:
-            raise ConfigError(
-                "MEAN_PIXEL is {} but must hold one value per channel: IMAGE_CHANNEL_COUNT is {}"
-                .format(_to_plain("MEAN_PIXEL", self.MEAN_PIXEL), channels))
+        with problems.check():
+            channels = self.IMAGE_CHANNEL_COUNT
+            mean_pixel = np.asarray(self.MEAN_PIXEL)
+            if not problems.about("IMAGE_CHANNEL_COUNT") and (
+                    mean_pixel.ndim != 1 or mean_pixel.shape[0] != channels):
+                raise ConfigError(
+                    "MEAN_PIXEL is {} but must hold one value per channel: IMAGE_CHANNEL_COUNT "
+                    "is {}".format(_to_plain("MEAN_PIXEL", self.MEAN_PIXEL), channels))
 
-        mask_pool_size = _int(self, "MASK_POOL_SIZE")
-        mask_shape = _to_plain("MASK_SHAPE", self.MASK_SHAPE)
-        if mask_shape != [2 * mask_pool_size] * 2:
-            raise ConfigError(
-                "MASK_SHAPE is {} but the mask head upsamples MASK_POOL_SIZE ({}) once, so it must "
-                "be {}".format(mask_shape, mask_pool_size, [2 * mask_pool_size] * 2))
+        with problems.check():
+            mask_pool_size = _int(self, "MASK_POOL_SIZE")
+            mask_shape = _to_plain("MASK_SHAPE", self.MASK_SHAPE)
+            if mask_shape != [2 * mask_pool_size] * 2:
+                raise ConfigError(
+                    "MASK_SHAPE is {} but the mask head upsamples MASK_POOL_SIZE ({}) once, so "
+                    "it must be {}".format(mask_shape, mask_pool_size, [2 * mask_pool_size] * 2))
 
-        if self.MIXED_PRECISION not in MIXED_PRECISION_POLICIES:
-            raise ConfigError("MIXED_PRECISION is {!r} but must be one of {}".format(
-                self.MIXED_PRECISION, ", ".join(repr(p) for p in MIXED_PRECISION_POLICIES)))
+        with problems.check():
+            if self.MIXED_PRECISION not in MIXED_PRECISION_POLICIES:
+                raise ConfigError("MIXED_PRECISION is {!r} but must be one of {}".format(
+                    self.MIXED_PRECISION, ", ".join(repr(p) for p in MIXED_PRECISION_POLICIES)))
 
         backbone = self.BACKBONE
-        if callable(backbone):
-            if not callable(self.COMPUTE_BACKBONE_SHAPE):
-                raise ConfigError("BACKBONE is a callable, so COMPUTE_BACKBONE_SHAPE must be a "
-                                  "callable giving the feature map shapes too")
-        else:
-            if backbone not in BACKBONES:
+        with problems.check():
+            if callable(backbone):
+                if not callable(self.COMPUTE_BACKBONE_SHAPE):
+                    raise ConfigError("BACKBONE is a callable, so COMPUTE_BACKBONE_SHAPE must be "
+                                      "a callable giving the feature map shapes too")
+            elif backbone not in BACKBONES:
                 raise ConfigError("BACKBONE is {!r} but must be one of {} or a callable".format(
                     backbone, ", ".join(repr(b) for b in BACKBONES)))
-            scales = _to_plain("RPN_ANCHOR_SCALES", self.RPN_ANCHOR_SCALES)
-            strides = _to_plain("BACKBONE_STRIDES", self.BACKBONE_STRIDES)
-            if not isinstance(scales, list) or not isinstance(strides, list) \
-                    or len(scales) != len(strides):
-                raise ConfigError(
-                    "RPN_ANCHOR_SCALES {} and BACKBONE_STRIDES {} must have the same length: one "
-                    "anchor scale per feature pyramid level".format(scales, strides))
+        with problems.check():
+            if not callable(backbone):
+                scales = _to_plain("RPN_ANCHOR_SCALES", self.RPN_ANCHOR_SCALES)
+                strides = _to_plain("BACKBONE_STRIDES", self.BACKBONE_STRIDES)
+                if not isinstance(scales, list) or not isinstance(strides, list) \
+                        or len(scales) != len(strides):
+                    raise ConfigError(
+                        "RPN_ANCHOR_SCALES {} and BACKBONE_STRIDES {} must have the same length: "
+                        "one anchor scale per feature pyramid level".format(scales, strides))
 
         for name, low, high, low_open in (("ROI_POSITIVE_RATIO", 0, 1, True),
                                           ("DETECTION_MIN_CONFIDENCE", 0, 1, False)):
-            value = _number(self, name)
-            if value > high or value < low or (low_open and value == low):
-                raise ConfigError("{} is {} but must be in {}{}, {}]".format(
-                    name, value, "(" if low_open else "[", low, high))
+            with problems.check():
+                value = _number(self, name)
+                if value > high or value < low or (low_open and value == low):
+                    raise ConfigError("{} is {} but must be in {}{}, {}]".format(
+                        name, value, "(" if low_open else "[", low, high))
 
         weights = self.LOSS_WEIGHTS
-        if not isinstance(weights, dict) or set(weights) != set(LOSS_NAMES):
-            keys = sorted(weights) if isinstance(weights, dict) else weights
-            raise ConfigError("LOSS_WEIGHTS has keys {} but must have exactly {}".format(
-                keys, ", ".join(LOSS_NAMES)))
-        for key, value in weights.items():
-            if not isinstance(value, numbers.Real) or isinstance(value, bool):
-                raise ConfigError("LOSS_WEIGHTS[{!r}] is {!r} but must be a number".format(
-                    key, value))
+        with problems.check():
+            if not isinstance(weights, dict) or set(weights) != set(LOSS_NAMES):
+                keys = sorted(weights) if isinstance(weights, dict) else weights
+                raise ConfigError("LOSS_WEIGHTS has keys {} but must have exactly {}".format(
+                    keys, ", ".join(LOSS_NAMES)))
+        if isinstance(weights, dict):
+            for key, value in weights.items():
+                with problems.check():
+                    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+                        raise ConfigError("LOSS_WEIGHTS[{!r}] is {!r} but must be a number"
+                                          .format(key, value))
+        problems.raise_if_any()
+
+
+def check_dataset_classes(config, dataset, name="dataset"):
+    """Raise ConfigError unless ``dataset`` has exactly ``config.NUM_CLASSES`` classes.
+
+    Training and evaluation call it first, before any graph work: a dataset of another class
+    count gives image metas of another length (a Keras input-shape error about
+    ``input_image_meta`` deep in fit()) and class ids of another numbering. The message names
+    both numbers and which setting to change. ``name`` is the argument's name in the message
+    ("train_dataset", "val_dataset", ...). ValueError for a dataset not prepared. A config
+    without NUM_CLASSES (a stand-in object) is not checked.
+    """
+    expected = getattr(config, "NUM_CLASSES", None)
+    if expected is None:
+        return
+    num_classes = getattr(dataset, "num_classes", None)
+    if num_classes is None:
+        raise ValueError("{} has no num_classes: call {}.prepare() after adding its classes and "
+                         "images".format(name, name))
+    num_classes, expected = int(num_classes), int(expected)
+    if num_classes == expected:
+        return
+    names = list(getattr(dataset, "class_names", []))[1:num_classes]
+    listed = ": " + ", ".join(str(n) for n in names) if 0 < len(names) <= 10 else ""
+    config_name = type(config).__name__
+    raise ConfigError(
+        "{name} has {n} classes (background + {objects}{listed}) but {cfg}.NUM_CLASSES is "
+        "{expected} (background + {cfg_objects}): set NUM_CLASSES = 1 + {objects} in {cfg}, or "
+        "give the dataset the {cfg_objects} object classes the config counts (add_class "
+        "once per class; NUM_CLASSES counts the background too)".format(
+            name=name, n=num_classes, objects=num_classes - 1, listed=listed, cfg=config_name,
+            expected=expected, cfg_objects=expected - 1))
 
 
 # ---------------------------------------------------------------------- helpers
+class _Problems:
+    """Collects the ConfigErrors of independent checks, for one ConfigError listing them all."""
+
+    def __init__(self):
+        self.messages = []
+
+    @contextlib.contextmanager
+    def check(self):
+        """A block whose ConfigError is recorded (once) instead of raised."""
+        try:
+            yield
+        except ConfigError as e:
+            self.messages.extend(p for p in e.problems if p not in self.messages)
+
+    def about(self, name):
+        """Whether a problem already reported starts with the setting ``name``."""
+        return any(p.startswith(name + " ") for p in self.messages)
+
+    def raise_if_any(self):
+        if self.messages:
+            raise ConfigError(self.messages)
+
+
 def _setting_names(obj):
     """Sorted upper-case attribute names of a Config class or instance."""
     return [name for name in dir(obj) if name.isupper()]

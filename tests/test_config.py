@@ -1,6 +1,7 @@
 """Tests for mrcnn/config.py: Matterport defaults, computed attributes, files, validation."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -386,6 +387,35 @@ def test_validation_errors(attrs, message):
 
 def test_config_error_is_value_error():
     assert issubclass(ConfigError, ValueError)
+
+
+def test_validation_reports_every_problem_at_once():
+    with pytest.raises(ConfigError) as info:
+        make(NUM_CLASSES=1, GPU_COUNT=0, IMAGES_PER_GPU=0, IMAGE_MAX_DIM=1000,
+             MASK_POOL_SIZE=7, DETECTION_MIN_CONFIDENCE=1.5)
+    error = info.value
+    assert isinstance(error, ValueError)
+    assert len(error.problems) == 6
+    for message in ("NUM_CLASSES is 1 .*background", "GPU_COUNT is 0 but must be at least 1",
+                    "IMAGES_PER_GPU is 0 but must be at least 1",
+                    "IMAGE_MAX_DIM is 1000 .*960 or 1024", "MASK_SHAPE is \\[28, 28\\]",
+                    "DETECTION_MIN_CONFIDENCE is 1.5"):
+        assert sum(bool(re.search(message, p)) for p in error.problems) == 1, message
+        assert re.search(message, str(error)), message
+    assert str(error).startswith("6 problems in the configuration:")
+    # A problem alone keeps its plain message; a bad value that other checks depend on is
+    # reported once (not again as a MEAN_PIXEL problem).
+    with pytest.raises(ConfigError) as info:
+        make(IMAGE_CHANNEL_COUNT="3")
+    assert info.value.problems == ["IMAGE_CHANNEL_COUNT is '3' but must be an integer"]
+    assert str(info.value) == "IMAGE_CHANNEL_COUNT is '3' but must be an integer"
+
+
+def test_config_error_of_one_message():
+    error = ConfigError("NAME is bad")
+    assert error.problems == ["NAME is bad"] and str(error) == "NAME is bad"
+    assert str(ConfigError(["A is bad", "B is bad"])) == \
+        "2 problems in the configuration:\n  - A is bad\n  - B is bad"
 
 
 def test_base_config_needs_num_classes():
