@@ -13,14 +13,35 @@ def _umask():
     return mask
 
 
+def fsync_path(path):
+    """Flush a file's data (or a folder's entries) to disk: ``os.fsync`` on it.
+
+    Folders cannot be opened for fsync on Windows; there this is a no-op for them.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except (IsADirectoryError, PermissionError):
+        if os.path.isdir(path):
+            return
+        raise
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
-def atomic_path(path, suffix=".tmp"):
+def atomic_path(path, suffix=".tmp", fsync=True):
     """Yield a temporary path beside ``path`` to write to; on success it is renamed to ``path``.
 
     The folder of ``path`` is created. The file gets the permissions an ordinary new file would
     (0666 less the umask; ``mkstemp`` alone gives 0600, which other users and workers on a shared
     disk cannot read). On any error, or an interrupt, the temporary file is removed and ``path``
     keeps what it held before.
+    fsync: flush the file to disk before the rename, and the folder after it, so that after a
+    crash or power loss ``path`` holds the old or the new content, never an empty or partial
+    file (a rename is often written to disk before the data it names).
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -31,11 +52,18 @@ def atomic_path(path, suffix=".tmp"):
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~_umask())
+        if fsync:
+            fsync_path(tmp_path)
         os.replace(tmp_path, path)
     except BaseException:
         if os.path.exists(tmp_path):
             os.remove(tmp_path)
         raise
+    if fsync:
+        try:
+            fsync_path(directory)
+        except OSError:        # the file is in place; some file systems refuse folder fsync
+            pass
 
 
 @contextlib.contextmanager

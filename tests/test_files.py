@@ -58,3 +58,38 @@ def test_folder_failure_keeps_the_old_one_and_leaves_no_temporary(tmp_path):
             raise RuntimeError("tracing failed")
     assert os.listdir(target) == ["saved_model.pb"]
     assert os.listdir(tmp_path) == ["model"]
+
+
+def test_file_is_flushed_to_disk_before_the_rename(tmp_path, monkeypatch):
+    """A crash (power loss) just after the rename must not leave an empty or partial file under
+    the final name: the data is fsync'ed before os.replace, the folder entry after it."""
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("replace", os.path.basename(src), os.path.basename(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    target = tmp_path / "mask_rcnn_tiny_0001.h5"
+    with atomic_path(target, suffix=".h5.tmp") as tmp:
+        with open(tmp, "wb") as f:
+            f.write(b"weights")
+    tmp_name = os.path.basename(tmp)
+    assert events == [("fsync", tmp_name), ("replace", tmp_name, target.name),
+                      ("fsync", tmp_path.name)]
+    assert target.read_bytes() == b"weights"
+
+
+def test_flush_can_be_skipped(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(os, "fsync", calls.append)
+    with atomic_path(tmp_path / "a.json", fsync=False) as tmp:
+        with open(tmp, "w") as f:
+            f.write("{}")
+    assert calls == [] and (tmp_path / "a.json").read_text() == "{}"
