@@ -153,3 +153,13 @@ def test_mask_head_runs_on_the_detections_only(tmp_path, rng):
         count = int((detections[b, :, 4] > 0).sum())
         assert 0 < count <= config.POST_NMS_ROIS_INFERENCE < 30
         assert (masks[b, :count] > 0).all() and not masks[b, count:].any()
+
+
+@pytest.mark.parametrize("train_bn,rows", [(False, 2), (None, 8)])
+def test_training_mask_head_rows_follow_train_bn(train_bn, rows):
+    """The mask head runs on the leading int(TRAIN_ROIS_PER_IMAGE * ROI_POSITIVE_RATIO) ROIs only
+    while its BatchNorm is frozen; with TRAIN_BN None or True (batch statistics over every row,
+    tests/training/test_train_step.py) on all TRAIN_ROIS_PER_IMAGE = 8 ROIs, as Matterport."""
+    model = build_graph("training", tiny_config(BACKBONE="resnet18", TRAIN_BN=train_bn))
+    assert model.outputs[6].shape[1] == rows
+    assert model.get_layer("mrcnn_mask_bn1").layer.frozen is (train_bn is False)
