@@ -1,4 +1,10 @@
-"""Callbacks of ``MaskRCNN.train``: by-name checkpoints written atomically, and a NaN guard."""
+"""Callbacks of ``MaskRCNN.train``: by-name checkpoints written atomically, and a NaN guard.
+
+Checkpoints are written to a temporary file, flushed to disk (fsync) and renamed
+(:func:`mrcnn.files.atomic_path`): a kill leaves the previous checkpoint and a stray temporary
+file, never a partial checkpoint. :func:`checkpoint_problem` tells a readable file from one a
+crash of the disk (or a cut copy) spoiled, for ``find_last`` to fall back on the one before.
+"""
 import math
 
 import keras
@@ -10,7 +16,8 @@ class CheckpointCallback(keras.callbacks.Callback):
     """Save the weights after every epoch to ``checkpoint_path.format(epoch=n)`` (n 1-based).
 
     Files are Matterport's by-name HDF5 layout (they load into the training and the inference
-    graph), written to a temporary file and renamed, so ``find_last`` never sees a partial file.
+    graph), written to a temporary file, flushed to disk and renamed, so ``find_last`` never
+    sees a partial file.
     ``enabled=False`` (non-chief workers) writes nothing.
     """
 
@@ -26,6 +33,21 @@ class CheckpointCallback(keras.callbacks.Callback):
         path = self.checkpoint_path.format(epoch=epoch + 1)
         save_weights(self.model, path)
         self.saved.append(path)
+
+
+def checkpoint_problem(path):
+    """Why the weights file at ``path`` cannot be read (a message), or None when it can.
+
+    Cheap: HDF5 checks the file's size against its superblock when opening (a truncated file
+    fails there), then the layer list and every dataset's header are read, not the weights.
+    ``find_last`` (hence ``train(resume=True)``) skips a checkpoint that fails this.
+    """
+    from mrcnn.weights import WeightsFileError, _read_layers
+    try:
+        _read_layers(path, lambda dataset: dataset.shape)
+    except (WeightsFileError, OSError, KeyError, ValueError, RuntimeError) as e:
+        return str(e) or type(e).__name__
+    return None
 
 
 class TrainingDivergedError(FloatingPointError):
