@@ -14,9 +14,8 @@ import numpy as np
 
 from mrcnn.core.anchors import get_anchors
 from mrcnn.core.boxes import denorm_boxes, norm_boxes
-from mrcnn.core.images import mold_image, resize_image
+from mrcnn.core.images import mold_for_inference
 from mrcnn.core.masks import unmold_mask
-from mrcnn.core.meta import compose_image_meta
 
 logger = logging.getLogger("mrcnn")
 
@@ -96,9 +95,15 @@ class MaskRCNN:
     def find_last(self):
         """Path of the last checkpoint of the last log folder of this config's NAME.
 
-        Raises FileNotFoundError (with errno ENOENT, as Matterport) when there is none.
+        A checkpoint that cannot be read (truncated or spoiled by a crash, see
+        :func:`mrcnn.training.callbacks.checkpoint_problem`) is skipped with a warning naming
+        it, for the one before (in an older folder if need be); ``train(resume=True)`` resumes
+        from that. Raises FileNotFoundError (with errno ENOENT, as Matterport) when there is none.
         """
         import errno
+        import warnings
+
+        from mrcnn.training.callbacks import checkpoint_problem
         key = self.config.NAME.lower()
         dir_names = sorted(d for d in _listdir(self.model_dir)
                            if d.startswith(key)
@@ -107,14 +112,22 @@ class MaskRCNN:
             raise FileNotFoundError(
                 errno.ENOENT, f"Could not find a model directory starting with {key!r} under",
                 self.model_dir)
+        unreadable = []
         for dir_name in reversed(dir_names):
             folder = os.path.join(self.model_dir, dir_name)
             checkpoints = sorted(f for f in os.listdir(folder)
                                  if f.startswith("mask_rcnn") and f.endswith(".h5"))
-            if checkpoints:
-                return os.path.join(folder, checkpoints[-1])
+            for name in reversed(checkpoints):
+                path = os.path.join(folder, name)
+                problem = checkpoint_problem(path)
+                if problem is None:
+                    return path
+                unreadable.append(path)
+                warnings.warn(f"Checkpoint {path} cannot be read ({problem}); using the one "
+                              f"before it.", stacklevel=2)
         raise FileNotFoundError(
-            errno.ENOENT, f"Could not find weight files (mask_rcnn*.h5) in the {key!r} folders of",
+            errno.ENOENT, f"Could not find readable weight files (mask_rcnn*.h5) in the {key!r} "
+            f"folders{' (unreadable: ' + ', '.join(unreadable) + ')' if unreadable else ''} of",
             self.model_dir)
 
     # -------------------------------------------------------------------------- weights
@@ -176,34 +189,25 @@ class MaskRCNN:
     def mold_inputs(self, images):
         """Resize and normalize images for the network.
 
-        images: list of [H, W, C] arrays (may differ in size).
+        images: list of [H, W, C] arrays. Their molded shapes must agree (always so in mode
+        "square"; detect() itself takes images of any sizes in every mode).
         Returns molded_images [N, h, w, C] float32, image_metas [N, 12 + NUM_CLASSES],
         windows [N, 4] (pixel window of the image inside the molded one).
         """
-        molded_images, image_metas, windows = [], [], []
-        for image in images:
-            image = np.asarray(image)
-            if image.ndim != 3 or image.shape[-1] != self.config.IMAGE_CHANNEL_COUNT:
-                raise ValueError(
-                    f"detect() expects images of shape [H, W, {self.config.IMAGE_CHANNEL_COUNT}] "
-                    f"(IMAGE_CHANNEL_COUNT), got {image.shape}")
-            molded_image, window, scale, padding, crop = resize_image(
-                image, min_dim=self.config.IMAGE_MIN_DIM, min_scale=self.config.IMAGE_MIN_SCALE,
-                max_dim=self.config.IMAGE_MAX_DIM, mode=self.config.IMAGE_RESIZE_MODE)
-            molded_image = mold_image(molded_image, self.config)
-            image_meta = compose_image_meta(
-                0, image.shape, molded_image.shape, window, scale,
-                np.zeros([self.config.NUM_CLASSES], dtype=np.int32))
-            molded_images.append(molded_image)
-            windows.append(window)
-            image_metas.append(image_meta)
-        if not molded_images:
+        molded = [mold_for_inference(image, self.config) for image in images]
+        if not molded:
             shape = tuple(self.config.IMAGE_SHAPE)
             return (np.zeros((0,) + shape, np.float32),
                     np.zeros((0, self.config.IMAGE_META_SIZE), np.float32),
                     np.zeros((0, 4), np.int32))
-        return (np.stack(molded_images).astype(np.float32), np.stack(image_metas),
-                np.stack(windows))
+        shapes = sorted({m[0].shape for m in molded})
+        if len(shapes) > 1:
+            raise ValueError(
+                f"mold_inputs: the images mold to {len(shapes)} different shapes {shapes} in "
+                f"IMAGE_RESIZE_MODE {self.config.IMAGE_RESIZE_MODE!r}; mold them in groups of "
+                f"one shape, or call detect(), which takes images of any sizes")
+        molded_images, image_metas, windows = zip(*molded)
+        return np.stack(molded_images), np.stack(image_metas), np.stack(windows)
 
     def unmold_detections(self, detections, mrcnn_mask, original_image_shape, image_shape,
                           window):
@@ -260,15 +264,22 @@ class MaskRCNN:
         images = list(images)
         if verbose:
             log(f"Processing {len(images)} images")
-        molded_images, image_metas, windows = self.mold_inputs(images)
-        detections, mrcnn_mask = self._run_detection(molded_images, image_metas)
-        results = []
-        for i, image in enumerate(images):
-            rois, class_ids, scores, masks = self.unmold_detections(
-                detections[i], mrcnn_mask[i], np.asarray(image).shape, molded_images[i].shape,
-                windows[i])
-            results.append({"rois": rois, "class_ids": class_ids, "scores": scores,
-                            "masks": masks})
+        results = [None] * len(images)
+        # Images that mold to one shape (all of them in mode "square") run together.
+        molded = [mold_for_inference(image, self.config) for image in images]
+        groups = OrderedDict()
+        for i, (molded_image, _, _) in enumerate(molded):
+            groups.setdefault(molded_image.shape, []).append(i)
+        for indices in groups.values():
+            detections, mrcnn_mask = self._run_detection(
+                np.stack([molded[i][0] for i in indices]),
+                np.stack([molded[i][1] for i in indices]))
+            for j, i in enumerate(indices):
+                rois, class_ids, scores, masks = self.unmold_detections(
+                    detections[j], mrcnn_mask[j], np.asarray(images[i]).shape,
+                    molded[i][0].shape, molded[i][2])
+                results[i] = {"rois": rois, "class_ids": class_ids, "scores": scores,
+                              "masks": masks}
         return results
 
     def detect_molded(self, molded_images, image_metas, verbose=0):
@@ -292,7 +303,8 @@ class MaskRCNN:
         return results
 
     def _run_detection(self, molded_images, image_metas):
-        """Run the inference graph in batches; returns detections and masks as NumPy arrays."""
+        """Run the inference graph in batches on images of one molded shape [N, h, w, C];
+        returns detections and masks as NumPy arrays."""
         n = molded_images.shape[0]
         max_instances = self.config.DETECTION_MAX_INSTANCES
         mask_hw = tuple(self.config.MASK_SHAPE)
@@ -300,24 +312,19 @@ class MaskRCNN:
             return (np.zeros((0, max_instances, 6), np.float32),
                     np.zeros((0, max_instances) + mask_hw + (self.config.NUM_CLASSES,),
                              np.float32))
-        detections, masks = [None] * n, [None] * n
-        # Images of one molded shape share anchors and run together.
-        shapes = OrderedDict()
-        for i in range(n):
-            shapes.setdefault(molded_images[i].shape, []).append(i)
+        # One molded shape: the images share their anchors.
+        anchors = self.get_anchors(molded_images.shape[1:])
+        detections, masks = [], []
         batch_size = max(1, self.config.BATCH_SIZE)
-        for shape, indices in shapes.items():
-            anchors = self.get_anchors(shape)
-            for start in range(0, len(indices), batch_size):
-                ids = indices[start:start + batch_size]
-                batch_anchors = np.broadcast_to(anchors, (len(ids),) + anchors.shape)
-                outputs = self.keras_model.predict_on_batch(
-                    [molded_images[ids], image_metas[ids].astype(np.float32),
-                     np.ascontiguousarray(batch_anchors)])
-                for j, i in enumerate(ids):
-                    detections[i] = np.asarray(outputs[0][j])
-                    masks[i] = np.asarray(outputs[3][j])
-        return np.stack(detections), np.stack(masks)
+        for start in range(0, n, batch_size):
+            ids = slice(start, start + batch_size)
+            count = molded_images[ids].shape[0]
+            outputs = self.keras_model.predict_on_batch(
+                [molded_images[ids], image_metas[ids].astype(np.float32),
+                 np.ascontiguousarray(np.broadcast_to(anchors, (count,) + anchors.shape))])
+            detections.append(np.asarray(outputs[0]))
+            masks.append(np.asarray(outputs[3]))
+        return np.concatenate(detections), np.concatenate(masks)
 
     def export(self, path, class_names=None):
         """Write a TensorFlow SavedModel to the folder ``path`` that detects like :meth:`detect`.
@@ -326,7 +333,8 @@ class MaskRCNN:
         of any size and returns pixel ``rois``, ``class_ids``, ``scores``, full-size ``masks`` and
         ``num_detections`` (see :mod:`mrcnn.export`); molding and unmolding run in the graph, so
         ``tf.saved_model.load`` or TF Serving need nothing from this package. class_names: the
-        NUM_CLASSES names, to add a ``class_names`` output. Needs IMAGE_RESIZE_MODE "square".
+        NUM_CLASSES names, to add a ``class_names`` output. IMAGE_RESIZE_MODE "square",
+        "scale_pad64", "pad64" or "none" (not "crop", a training mode).
         Returns ``path``.
         """
         from mrcnn.export import export_saved_model

@@ -36,22 +36,43 @@ def test_resample_is_skimage_resize(source, target, rng):
     np.testing.assert_allclose(np.clip(got, image.min(), image.max()), expected, atol=0.01)
 
 
-@pytest.mark.parametrize("size", [(40, 90), (64, 64), (100, 37), (128, 200), (130, 128),
-                                  (300, 301), (1, 50)])
-def test_mold_images_graph_is_mold_inputs(size, rng):
-    config = tiny_config(IMAGE_MIN_DIM=64, IMAGE_MAX_DIM=128)
+@pytest.mark.parametrize("mode, size, molded_size", [
+    ("square", (40, 90), (128, 128)), ("square", (64, 64), (128, 128)),
+    ("square", (100, 37), (128, 128)), ("square", (128, 200), (128, 128)),
+    ("square", (130, 128), (128, 128)), ("square", (300, 301), (128, 128)),
+    ("square", (1, 50), (128, 128)),
+    # 40x90: scale 64/40 = 1.6 -> 64x144 > 128 -> 128/90 -> 57x128 -> padded 64x128
+    ("scale_pad64", (40, 90), (64, 128)), ("scale_pad64", (300, 201), (128, 128)),
+    ("scale_pad64", (100, 37), (128, 64)),      # 64/37 -> 173x64 > 128 -> 128x47 -> 128x64
+    ("pad64", (40, 90), (64, 192)), ("pad64", (130, 128), (192, 128)),
+    ("none", (64, 128), (64, 128)),
+])
+def test_mold_images_graph_is_mold_inputs(mode, size, molded_size, rng):
+    config = tiny_config(IMAGE_MIN_DIM=64, IMAGE_MAX_DIM=128, IMAGE_RESIZE_MODE=mode)
     image = rng.integers(0, 256, size + (3,)).astype(np.uint8)
     molded, metas, windows = MaskRCNN.mold_inputs(types.SimpleNamespace(config=config), [image])
-    got, got_metas, got_window = mold_images_graph(
+    got, got_metas, got_window, got_size = mold_images_graph(
         tf.constant(np.stack([image, image])), config.IMAGE_MIN_DIM, config.IMAGE_MAX_DIM,
-        config.MEAN_PIXEL, config.NUM_CLASSES)
-    assert got.shape == (2, 128, 128, 3)
+        config.MEAN_PIXEL, config.NUM_CLASSES, mode=mode)
+    assert molded.shape[1:3] == molded_size
+    assert got.shape[1:3] == molded_size and tuple(got_size.numpy()) == molded_size
     np.testing.assert_array_equal(got_window, windows[0])
     np.testing.assert_allclose(got_metas, np.repeat(metas, 2, axis=0), rtol=1e-6)
     # Resampled values agree to float rounding, so truncation to uint8 moves a few by one.
     difference = np.abs(got.numpy() - molded)
     assert difference.max() <= 1.0 + 1e-4
     assert (difference > 0.5).mean() < 0.002
+
+
+@pytest.mark.parametrize("mode", ["square", "scale_pad64", "pad64"])
+def test_export_anchors_are_get_anchors(mode):
+    from mrcnn.core.anchors import get_anchors
+    from mrcnn.export import _anchors_graph
+    config = tiny_config(IMAGE_MIN_DIM=64, IMAGE_MAX_DIM=128, IMAGE_RESIZE_MODE=mode,
+                         RPN_ANCHOR_STRIDE=2)
+    for size in ([(128, 128)] if mode == "square" else [(64, 128), (192, 64), (128, 128)]):
+        got = _anchors_graph(config, tf.constant(size, tf.int32)).numpy()
+        np.testing.assert_array_equal(got, get_anchors(config, size))
 
 
 def test_paste_masks_is_unmold_mask(rng):
@@ -115,9 +136,10 @@ def test_unmold_detections_graph_without_detections():
 
 # --------------------------------------------------------------------------------- errors
 
-def test_export_needs_a_square_input(tmp_path):
-    config = tiny_config(IMAGE_RESIZE_MODE="pad64", IMAGE_MIN_DIM=64)
-    with pytest.raises(ConfigError, match="export needs IMAGE_RESIZE_MODE 'square'.*'pad64'"):
+def test_export_refuses_crop_mode(tmp_path):
+    config = tiny_config(IMAGE_RESIZE_MODE="crop", IMAGE_MIN_DIM=64)
+    with pytest.raises(ConfigError, match="export needs IMAGE_RESIZE_MODE 'square', "
+                                          "'scale_pad64', 'pad64', 'none'.*'crop'.*'pad64'"):
         export_saved_model(None, config, tmp_path / "model")
     assert not (tmp_path / "model").exists()
 
@@ -178,6 +200,25 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] == "mrcnn")))
 """
 
 
+def exported_outputs(path, batches, tmp_path):
+    """Run the SavedModel at ``path`` on ``batches`` ({key: uint8 [B, H, W, C]}) in a fresh
+    Python that imports nothing of mrcnn; returns outputs(key) -> {output name: array}."""
+    np.savez(tmp_path / "images.npz", **batches)
+    # Run from an empty folder, so nothing of the checkout is importable from the working dir.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", FRESH_PYTHON, str(tmp_path / "images.npz"),
+                           os.fspath(path), str(tmp_path / "outputs.npz")], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == []   # nothing of mrcnn was imported
+    saved = np.load(tmp_path / "outputs.npz")
+
+    def outputs(key):
+        return {name.split("/")[1]: saved[name] for name in saved.files
+                if name.startswith(key + "/")}
+    return outputs
+
+
 def assert_same_detections(expected, outputs, b):
     """Image ``b`` of an exported batch's ``outputs`` holds ``expected`` (a detect() dict):
     the same count, and each detection has an exported twin of the same class, box within a
@@ -209,21 +250,8 @@ def test_exported_model_detects_as_detect_in_a_fresh_python(decisive_model, tmp_
     pair = rng.integers(0, 256, (2, 50, 70, 3)).astype(np.uint8)
     batches = {f"single{i}": image[None] for i, image in enumerate(images)}
     batches["pair"] = pair
-    np.savez(tmp_path / "images.npz", **batches)
 
-    # Run from an empty folder, so nothing of the checkout is importable from the working dir.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    done = subprocess.run([sys.executable, "-c", FRESH_PYTHON, str(tmp_path / "images.npz"),
-                           path, str(tmp_path / "outputs.npz")], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert json.loads(done.stdout.splitlines()[-1]) == []   # nothing of mrcnn was imported
-    saved = np.load(tmp_path / "outputs.npz")
-
-    def outputs(key):
-        return {name.split("/")[1]: saved[name] for name in saved.files
-                if name.startswith(key + "/")}
-
+    outputs = exported_outputs(path, batches, tmp_path)
     results = decisive_model.detect(images + list(pair))
     assert sum(len(r["class_ids"]) for r in results) > 10
     for i, expected in enumerate(results[:len(images)]):
@@ -235,3 +263,21 @@ def test_exported_model_detects_as_detect_in_a_fresh_python(decisive_model, tmp_
     n = int(named["num_detections"][0])
     assert named["class_names"][0, :n].tolist() == \
         [["BG", "a", "b", "c"][c] for c in named["class_ids"][0, :n]]
+
+
+@pytest.mark.slow
+def test_exported_pad64_model_detects_as_detect_on_two_sizes(decisive_model, tmp_path, rng):
+    config = tiny_config(IMAGES_PER_GPU=1, IMAGE_RESIZE_MODE="pad64", IMAGE_MIN_DIM=64)
+    model = MaskRCNN("inference", config, tmp_path / "logs")
+    model.keras_model.set_weights(decisive_model.keras_model.get_weights())
+    path = model.export(tmp_path / "model")
+    # pad64 molds these to 64x128 and 192x128: two anchor sets, neither IMAGE_SHAPE's.
+    images = [rng.integers(0, 256, size + (3,)).astype(np.uint8)
+              for size in [(50, 100), (150, 100)]]
+    outputs = exported_outputs(path, {f"single{i}": image[None]
+                                      for i, image in enumerate(images)}, tmp_path)
+    results = model.detect(images)
+    assert all(len(r["class_ids"]) > 0 for r in results)
+    for i, expected in enumerate(results):
+        assert expected["masks"].shape[:2] == images[i].shape[:2]
+        assert_same_detections(expected, outputs(f"single{i}"), 0)

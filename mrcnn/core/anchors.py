@@ -21,7 +21,7 @@ import numpy as np
 
 from mrcnn.core.boxes import norm_boxes
 
-__all__ = ["generate_anchors", "generate_pyramid_anchors", "compute_backbone_shapes",
+__all__ = ["generate_anchors", "cell_anchors", "generate_pyramid_anchors", "compute_backbone_shapes",
            "get_anchors", "get_pixel_anchors", "RESNET_BACKBONES"]
 
 #: Backbone names compute_backbone_shapes knows.
@@ -43,26 +43,34 @@ def generate_anchors(scales, ratios, shape, feature_stride, anchor_stride):
         within a cell every (ratio, scale) pair, ratio outer and scale inner (Matterport's
         np.meshgrid(scales, ratios) flattening; with one scale, one anchor per ratio).
     """
-    # All combinations of scales and ratios.
-    scales, ratios = np.meshgrid(np.array(scales), np.array(ratios))
-    scales = scales.flatten()
-    ratios = ratios.flatten()
-    # Heights and widths from scales and ratios.
-    heights = scales / np.sqrt(ratios)
-    widths = scales * np.sqrt(ratios)
+    offsets = cell_anchors(scales, ratios)
     # Shifts (anchor centres) in image pixels.
     shifts_y = np.arange(0, shape[0], anchor_stride) * feature_stride
     shifts_x = np.arange(0, shape[1], anchor_stride) * feature_stride
     shifts_x, shifts_y = np.meshgrid(shifts_x, shifts_y)
-    # Every combination of centre and size.
-    box_widths, box_centers_x = np.meshgrid(widths, shifts_x)
-    box_heights, box_centers_y = np.meshgrid(heights, shifts_y)
-    # [cells * sizes, (y, x)] and [cells * sizes, (h, w)]
-    box_centers = np.stack([box_centers_y, box_centers_x], axis=2).reshape([-1, 2])
-    box_sizes = np.stack([box_heights, box_widths], axis=2).reshape([-1, 2])
-    # Corner coordinates (y1, x1, y2, x2).
-    return np.concatenate([box_centers - 0.5 * box_sizes,
-                           box_centers + 0.5 * box_sizes], axis=1)
+    # [cells, (y, x, y, x)] centres + [sizes, (y1, x1, y2, x2)] offsets -> cells * sizes boxes.
+    centers = np.stack([shifts_y.reshape(-1), shifts_x.reshape(-1)], axis=1)
+    centers = np.concatenate([centers, centers], axis=1)
+    return (centers[:, np.newaxis, :] + offsets[np.newaxis]).reshape([-1, 4])
+
+
+def cell_anchors(scales, ratios):
+    """The anchors of one feature-map cell, relative to the cell's centre.
+
+    scales, ratios: as generate_anchors.
+
+    Returns: float64 [len(scales) * len(ratios), (y1, x1, y2, x2)], (-h/2, -w/2, h/2, w/2) for
+    every (ratio, scale) pair, ratio outer and scale inner (Matterport's
+    np.meshgrid(scales, ratios) flattening). generate_anchors and the graph's anchor layer
+    (mrcnn.ops.anchors) add these to each cell's centre, so both share this layout.
+    """
+    scales, ratios = np.meshgrid(np.array(scales, dtype=np.float64),
+                                 np.array(ratios, dtype=np.float64))
+    scales = scales.flatten()
+    ratios = ratios.flatten()
+    heights = scales / np.sqrt(ratios)
+    widths = scales * np.sqrt(ratios)
+    return np.stack([-0.5 * heights, -0.5 * widths, 0.5 * heights, 0.5 * widths], axis=1)
 
 
 def generate_pyramid_anchors(scales, ratios, feature_shapes, feature_strides, anchor_stride):

@@ -28,8 +28,11 @@ import random
 import numpy as np
 import skimage.transform
 
+from mrcnn.core.meta import compose_image_meta
+
 __all__ = ["RESIZE_MODES", "PAD64_MODES", "resize", "resize_scale", "resized_shape",
-           "check_multiple_of_64", "resize_image", "mold_image", "unmold_image"]
+           "check_multiple_of_64", "resize_image", "mold_image", "unmold_image",
+           "mold_for_inference"]
 
 #: The modes resize_image accepts.
 RESIZE_MODES = ("none", "square", "pad64", "crop", "scale_pad64")
@@ -248,3 +251,30 @@ def unmold_image(normalized_images, config):
     """
     mean = _mean_pixel(normalized_images, config)
     return np.clip(np.asarray(normalized_images) + mean, 0, 255).astype(np.uint8)
+
+
+def mold_for_inference(image, config):
+    """One image as the inference graph takes it (MaskRCNN.mold_inputs / detect()).
+
+    image: [H, W, IMAGE_CHANNEL_COUNT]. config: reads the IMAGE_* settings, MEAN_PIXEL and
+    NUM_CLASSES.
+    Returns molded float32 [h, w, C] (resized per IMAGE_RESIZE_MODE, minus MEAN_PIXEL),
+    image_meta float64 [12 + NUM_CLASSES] (image id 0, no active classes: inference ignores
+    them), window int [4] (pixel window of the image inside the molded one).
+    Raises ValueError for a wrong channel count, and in mode "none" for a size that is not a
+    multiple of 64.
+    """
+    image = np.asarray(image)
+    channels = config.IMAGE_CHANNEL_COUNT
+    if image.ndim != 3 or image.shape[-1] != channels:
+        raise ValueError(f"detect() expects images of shape [H, W, {channels}] "
+                         f"(IMAGE_CHANNEL_COUNT), got {image.shape}")
+    molded, window, scale, _, _ = resize_image(
+        image, min_dim=config.IMAGE_MIN_DIM, min_scale=config.IMAGE_MIN_SCALE,
+        max_dim=config.IMAGE_MAX_DIM, mode=config.IMAGE_RESIZE_MODE)
+    if config.IMAGE_RESIZE_MODE == "none":
+        check_multiple_of_64(molded.shape, "the image")
+    molded = mold_image(molded, config).astype(np.float32)
+    image_meta = compose_image_meta(0, image.shape, molded.shape, window, scale,
+                                    np.zeros([config.NUM_CLASSES], dtype=np.int32))
+    return molded, image_meta, np.asarray(window)

@@ -12,7 +12,7 @@ Layout of one meta vector (length 12 + NUM_CLASSES, Matterport's order):
 """
 import numpy as np
 
-__all__ = ["compose_image_meta", "parse_image_meta", "image_meta_size"]
+__all__ = ["compose_image_meta", "parse_image_meta", "image_meta_size", "with_image_shape"]
 
 #: Number of entries before active_class_ids: image_id, two 3-value shapes, window, scale.
 META_FIXED_SIZE = 1 + 3 + 3 + 4 + 1
@@ -87,3 +87,19 @@ def parse_image_meta(meta):
         "scale": meta[:, 11].astype(np.float32),
         "active_class_ids": meta[:, 12:].astype(np.int32),
     }
+
+
+def with_image_shape(meta, image_shape):
+    """A copy of one meta vector [12 + NUM_CLASSES] with image_shape set to `image_shape`
+    (height, width, channels): for an image padded further at the bottom and right, whose
+    window, scale and other fields stay as they are."""
+    meta = np.array(meta, dtype=np.float64)
+    if meta.ndim != 1 or meta.shape[0] < META_FIXED_SIZE:
+        raise ValueError("meta must have shape [12 + NUM_CLASSES], got shape {}"
+                         .format(meta.shape))
+    image_shape = tuple(image_shape)
+    if len(image_shape) != 3:
+        raise ValueError("image_shape must be (height, width, channels), got {!r}"
+                         .format(image_shape))
+    meta[4:7] = image_shape
+    return meta

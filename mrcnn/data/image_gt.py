@@ -19,7 +19,7 @@ import random
 import numpy as np
 
 from mrcnn.core.boxes import extract_bboxes
-from mrcnn.core.images import resize_image
+from mrcnn.core.images import check_multiple_of_64, resize_image
 from mrcnn.core.masks import minimize_mask, resize_mask
 from mrcnn.core.meta import compose_image_meta
 from mrcnn.data.augmentation import apply_augmentation
@@ -122,6 +122,8 @@ def load_image_gt(dataset, config, image_id, augment=False, augmentation=None,
             max_dim=config.IMAGE_MAX_DIM,
             mode=config.IMAGE_RESIZE_MODE,
             rng=rng)
+        if config.IMAGE_RESIZE_MODE == "none":
+            check_multiple_of_64(image.shape, where)
         mask = resize_mask(mask, scale, padding, crop)
         if mask.shape[:2] != image.shape[:2]:
             raise ValueError("{}: the resized mask is {}x{} but the resized image is {}x{}".format(

@@ -41,7 +41,9 @@ import numpy as np
 
 from mrcnn.core.anchors import get_pixel_anchors
 from mrcnn.core.images import mold_image
-from mrcnn.data.image_gt import describe_image, errors_naming_image, load_image_gt
+from mrcnn.core.meta import with_image_shape
+from mrcnn.data.grouping import grouped_batches, image_batch_shapes
+from mrcnn.data.image_gt import errors_naming_image, load_image_gt
 from mrcnn.data.roi_targets import build_detection_targets, generate_random_rois
 from mrcnn.data.rpn_targets import build_rpn_targets
 
@@ -80,20 +82,40 @@ def _resolve_seed(seed):
     return int(np.random.randint(0, 2 ** 31 - 1)) if seed is None else int(seed)
 
 
-def _load_item(dataset, config, image_id, augment, augmentation, random_rois,
-               detection_targets, no_augmentation_sources, rng):
-    """Ground truth and targets of one image (Matterport's generator body), as a dict."""
+def _load_gt(dataset, config, image_id, augment, augmentation, no_augmentation_sources, rng):
+    """Ground truth of one image (load_image_gt with mini-masks as configured), as a dict."""
     if dataset.image_info[image_id]["source"] in no_augmentation_sources:
         augmentation = None
     image, image_meta, gt_class_ids, gt_boxes, gt_masks = load_image_gt(
         dataset, config, image_id, augment=augment, augmentation=augmentation,
         use_mini_mask=config.USE_MINI_MASK, rng=rng)
+    return {"image_id": image_id, "image": image, "image_meta": image_meta,
+            "gt_class_ids": gt_class_ids, "gt_boxes": gt_boxes, "gt_masks": gt_masks}
+
+
+def _pad_item(item, shape, config):
+    """Pad the item's image (and full-size masks) with zeros at the bottom and right to
+    `shape` (height, width); the window and boxes stay, image_meta's image_shape follows."""
+    h, w = item["image"].shape[:2]
+    if (h, w) == tuple(shape):
+        return item
+    pad = [(0, int(shape[0]) - h), (0, int(shape[1]) - w)]
+    item["image"] = np.pad(item["image"], pad + [(0, 0)])
+    item["image_meta"] = with_image_shape(item["image_meta"], item["image"].shape)
+    if not config.USE_MINI_MASK:
+        item["gt_masks"] = np.pad(item["gt_masks"], pad + [(0, 0)])
+    return item
+
+
+def _add_targets(dataset, config, item, random_rois, detection_targets, rng):
+    """RPN targets (and random ROIs / head targets) of one loaded item, for the anchors of its
+    image's shape; then the MAX_GT_INSTANCES subset (Matterport's generator body)."""
+    image_id, image = item["image_id"], item["image"]
+    gt_class_ids, gt_boxes, gt_masks = item["gt_class_ids"], item["gt_boxes"], item["gt_masks"]
     with errors_naming_image(dataset, image_id, doing="building the targets of"):
         anchors = get_pixel_anchors(config, image.shape)
-        rpn_match, rpn_bbox = build_rpn_targets(image.shape, anchors, gt_class_ids, gt_boxes,
-                                                config, rng=rng)
-        item = {"image": image, "image_meta": image_meta, "rpn_match": rpn_match,
-                "rpn_bbox": rpn_bbox}
+        item["rpn_match"], item["rpn_bbox"] = build_rpn_targets(
+            image.shape, anchors, gt_class_ids, gt_boxes, config, rng=rng)
         if random_rois:
             rpn_rois = generate_random_rois(image.shape, random_rois, gt_class_ids, gt_boxes,
                                             rng=rng)
@@ -115,19 +137,8 @@ def _load_item(dataset, config, image_id, augment, augmentation, random_rois,
     return item
 
 
-def _check_same_shapes(dataset, image_ids, items):
-    """A ValueError naming the images when the images of a batch differ in shape."""
-    shapes = [item["image"].shape for item in items]
-    if len(set(shapes)) > 1:
-        raise ValueError(
-            "the images of a batch must share one shape, got {}; use IMAGE_RESIZE_MODE "
-            "'square' or 'crop', or a batch size of 1".format(", ".join(
-                "{}: {}".format(describe_image(dataset, i), s)
-                for i, s in zip(image_ids, shapes))))
-
-
 def build_batch(dataset, config, image_ids, augment=False, augmentation=None, random_rois=0,
-                detection_targets=False, no_augmentation_sources=None, rng=None):
+                detection_targets=False, no_augmentation_sources=None, rng=None, pad_to=None):
     """Loads images and builds the training inputs of one batch.
 
     dataset: a prepared Dataset.
@@ -141,6 +152,11 @@ def build_batch(dataset, config, image_ids, augment=False, augmentation=None, ra
     rng: optional numpy.random.Generator; each image gets its own child stream (rng.spawn),
         so image k of the batch is the same whatever the other images are. None uses the
         global random state (Matterport's behaviour).
+    pad_to: optional (height, width) the batch is padded to (its bucket, see
+        mrcnn.data.grouping). Images of a batch that differ in shape (modes "pad64",
+        "scale_pad64", "none") are padded with zeros at the bottom and right to the largest
+        height and width among them and pad_to, before their RPN targets are built, so the
+        targets belong to the shape the network is fed.
 
     Returns: dict of arrays, see the module docstring. Images without instances are included
     with all-zero GT rows. An error from the dataset or the augmentation names the image.
@@ -150,10 +166,13 @@ def build_batch(dataset, config, image_ids, augment=False, augmentation=None, ra
         raise ValueError("image_ids is empty: a batch needs at least one image")
     no_augmentation_sources = no_augmentation_sources or []
     rngs = [None] * len(image_ids) if rng is None else rng.spawn(len(image_ids))
-    items = [_load_item(dataset, config, image_id, augment, augmentation, random_rois,
-                        detection_targets, no_augmentation_sources, item_rng)
+    items = [_load_gt(dataset, config, image_id, augment, augmentation, no_augmentation_sources,
+                      item_rng)
              for image_id, item_rng in zip(image_ids, rngs)]
-    _check_same_shapes(dataset, image_ids, items)
+    shape = np.max([item["image"].shape[:2] for item in items] + [pad_to or (0, 0)], axis=0)
+    items = [_add_targets(dataset, config, _pad_item(item, shape, config), random_rois,
+                          detection_targets, item_rng)
+             for item, item_rng in zip(items, rngs)]
 
     batch_size = len(items)
     max_gt = int(config.MAX_GT_INSTANCES)
@@ -198,10 +217,15 @@ class DataSequence(keras.utils.PyDataset):
     seed: seed of all randomness; batch i of epoch e uses batch_rng(seed, e, i), so results do
         not depend on worker count or order. None draws a seed from np.random.
     workers, use_multiprocessing, max_queue_size: keras.utils.PyDataset's.
-    steps: batches per epoch; None means ceil(len(image_ids) / batch_size). Batches
-        are always full: the ids wrap around to the start of the epoch's order.
+    steps: batches per epoch; None means one pass over the images. Batches are always full:
+        the ids wrap around to the start of the epoch's order.
     image_ids: the images to draw from (default: all of dataset.image_ids), e.g. one worker's
         shard in multi-worker training.
+
+    Images of one batch share a shape. In modes "square" and "crop" all do; in "pad64",
+    "scale_pad64" and "none" the images are grouped by their bucket shape
+    (mrcnn.data.grouping): each batch holds images of one bucket, padded to it, and the batches
+    of all buckets are shuffled together. ``batch_shapes`` lists the distinct shapes.
     """
 
     def __init__(self, dataset, config, shuffle=True, augmentation=None, random_rois=0,
@@ -228,27 +252,95 @@ class DataSequence(keras.utils.PyDataset):
             raise ValueError("steps must be >= 1 or None, got {}".format(steps))
         self.steps = None if steps is None else int(steps)
         self.epoch = 0
-        self._order = _epoch_order(self.image_ids, self.seed, self.epoch, self.shuffle)
+        self._shapes = image_batch_shapes(dataset, config, self.image_ids)
+        self.batch_shapes = sorted(set(self._shapes))
+        self._plans = {}
 
     def __len__(self):
         if self.steps is not None:
             return self.steps
+        if len(self.batch_shapes) > 1:
+            return len(self._plan(self.epoch))
         return math.ceil(self.image_ids.shape[0] / self.batch_size)
+
+    def _plan(self, epoch):
+        """The epoch's image order (one shape) or its list of (shape, ids) batches."""
+        if epoch not in self._plans:
+            if len(self.batch_shapes) > 1:
+                rng = (np.random.default_rng([self.seed, int(epoch), 0]) if self.shuffle
+                       else None)
+                plan = grouped_batches(self.image_ids, self._shapes, self.batch_size, rng)
+            else:
+                plan = _epoch_order(self.image_ids, self.seed, epoch, self.shuffle)
+            self._plans = {e: p for e, p in self._plans.items() if e >= epoch - 1}
+            self._plans[epoch] = plan
+        return self._plans[epoch]
+
+    def batch(self, epoch, index):
+        """Batch `index` of epoch `epoch` (what __getitem__ gives in that epoch)."""
+        plan = self._plan(epoch)
+        if len(self.batch_shapes) > 1:
+            shape, ids = plan[index % len(plan)]
+        else:
+            shape, ids = self.batch_shapes[0], _batch_ids(plan, index, self.batch_size)
+        return build_batch(self.dataset, self.config, ids,
+                           augmentation=self.augmentation, random_rois=self.random_rois,
+                           detection_targets=self.detection_targets,
+                           no_augmentation_sources=self.no_augmentation_sources,
+                           rng=batch_rng(self.seed, epoch, index), pad_to=shape)
 
     def __getitem__(self, index):
         if not 0 <= index < len(self):
             raise IndexError("batch index {} out of range [0, {})".format(index, len(self)))
-        return build_batch(self.dataset, self.config,
-                           _batch_ids(self._order, index, self.batch_size),
-                           augmentation=self.augmentation, random_rois=self.random_rois,
-                           detection_targets=self.detection_targets,
-                           no_augmentation_sources=self.no_augmentation_sources,
-                           rng=batch_rng(self.seed, self.epoch, index))
+        return self.batch(self.epoch, index)
 
     def on_epoch_end(self):
         """Moves to the next epoch: a new image order (if shuffle) and new random streams."""
         self.epoch += 1
-        self._order = _epoch_order(self.image_ids, self.seed, self.epoch, self.shuffle)
+
+    def signature(self):
+        """tf.TensorSpec per input name, with every axis but the last of unknown size: one
+        spec for batches of every shape (and every replica's share of a batch)."""
+        import tensorflow as tf
+        example = self.batch(self.epoch, 0)
+        return {name: tf.TensorSpec((None,) * (value.ndim - 1) + value.shape[-1:],
+                                    tf.as_dtype(value.dtype), name=name)
+                for name, value in example.items()}
+
+    def as_tf_dataset(self):
+        """An endless tf.data.Dataset of this sequence's batches, epoch after epoch from
+        ``epoch``, built by ``workers`` threads in order (as PyDataset's workers), with a
+        signature that takes every batch shape (Keras' own adapter fixes the shapes of the
+        first two batches, and the images of later batches may differ)."""
+        import tensorflow as tf
+        return tf.data.Dataset.from_generator(self._endless,
+                                              output_signature=self.signature()).prefetch(1)
+
+    def _endless(self):
+        """Batches of epoch self.epoch, self.epoch + 1, ..., forever."""
+        import collections
+        import concurrent.futures
+
+        def keys():
+            epoch = self.epoch
+            while True:
+                for index in range(len(self)):
+                    yield epoch, index
+                epoch += 1
+
+        if self.workers <= 1:
+            for epoch, index in keys():
+                yield self.batch(epoch, index)
+            return
+        pool = concurrent.futures.ThreadPoolExecutor(self.workers)
+        try:
+            pending = collections.deque()
+            for key in keys():
+                pending.append(pool.submit(self.batch, *key))
+                if len(pending) > max(self.workers, self.max_queue_size):
+                    yield pending.popleft().result()
+        finally:                      # fit() ended: drop the batches built ahead
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def data_generator(dataset, config, shuffle=True, augment=False, augmentation=None,

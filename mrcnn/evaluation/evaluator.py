@@ -30,6 +30,7 @@ import numbers
 
 import numpy as np
 
+from mrcnn.config import check_dataset_classes
 from mrcnn.core.boxes import extract_bboxes
 from mrcnn.core.masks import compute_overlaps_masks
 from mrcnn.core.metrics import compute_ap, compute_ap_range, compute_matches
@@ -322,6 +323,7 @@ def evaluate_model(model, dataset, image_ids=None, batch_size=None, verbose=1,
         raise ValueError(f"model: evaluate_model needs a MaskRCNN built with mode='inference', "
                          f"got {type(model).__name__} with mode "
                          f"{getattr(model, 'mode', None)!r}")
+    check_dataset_classes(model.config, dataset)        # before any detect()
     image_ids = list(dataset.image_ids if image_ids is None else image_ids)
     if not image_ids:
         raise ValueError("image_ids is empty: there is nothing to evaluate")

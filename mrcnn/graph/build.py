@@ -26,13 +26,12 @@ import keras
 import tensorflow as tf
 from keras import layers as KL
 
-from mrcnn.core.anchors import get_anchors
 from mrcnn.graph.fpn import fpn_graph
 from mrcnn.graph.heads import build_fpn_mask_graph, fpn_classifier_graph
 from mrcnn.graph.precision import FLOAT32, dtype_policy
 from mrcnn.graph.resnet import resnet_graph
 from mrcnn.graph.rpn import build_rpn_model
-from mrcnn.layers.anchors import AnchorsLayer
+from mrcnn.layers.anchors import PyramidAnchors
 from mrcnn.layers.detection import DetectionLayer
 from mrcnn.layers.detection_target import DetectionTargetLayer
 from mrcnn.config import LOSS_NAMES
@@ -139,8 +138,8 @@ def build_inputs(mode, config):
         "input_image_meta": keras.Input(shape=[config.IMAGE_META_SIZE], name="input_image_meta"),
     }
     if mode == "training":
-        mask_hw = (list(config.MINI_MASK_SHAPE) if config.USE_MINI_MASK
-                   else [config.IMAGE_SHAPE[0], config.IMAGE_SHAPE[1]])
+        # Full-size masks follow the batch's image shape, which varies outside "square"/"crop".
+        mask_hw = list(config.MINI_MASK_SHAPE) if config.USE_MINI_MASK else [None, None]
         inputs.update({
             "input_rpn_match": keras.Input(shape=[None, 1], name="input_rpn_match", dtype="int32"),
             "input_rpn_bbox": keras.Input(shape=[None, 4], name="input_rpn_bbox"),
@@ -184,8 +183,11 @@ def _wire(mode, config):
     mrcnn_feature_maps = [P2, P3, P4, P5]
 
     if mode == "training":
-        anchors = get_anchors(config, config.IMAGE_SHAPE)
-        anchors = AnchorsLayer(anchors, name="anchors", dtype=FLOAT32)(input_image)
+        # The anchors of the batch's own shape (the data pipeline builds the RPN targets from
+        # get_anchors of the same shape), so rectangular and varying image sizes train right.
+        anchors = PyramidAnchors(config.RPN_ANCHOR_SCALES, config.RPN_ANCHOR_RATIOS,
+                                 config.BACKBONE_STRIDES, config.RPN_ANCHOR_STRIDE,
+                                 name="anchors", dtype=FLOAT32)([input_image] + rpn_feature_maps)
     else:
         anchors = inputs["input_anchors"]
 

@@ -5,9 +5,11 @@ Glossary
 --------
 - ``images`` are uint8 ``[batch, height, width, channels]``; the images of one batch share their
   size (a tensor is rectangular), so they share the resize ``scale`` and the ``window`` too.
-- Molding is :func:`mrcnn.core.images.resize_image` mode ``"square"``: scale up so the short side
-  is ``min_dim`` (never down), down so the long side fits ``max_dim``, truncate to uint8, pad with
-  zeros to ``[max_dim, max_dim]`` (centred), subtract ``MEAN_PIXEL``.
+- Molding is :func:`mrcnn.core.images.resize_image` in mode ``"square"``, ``"scale_pad64"``,
+  ``"pad64"`` or ``"none"``: scale up so the short side is ``min_dim`` (never down; also at least
+  ``min_scale``), in "square" and "scale_pad64" down so the long side fits ``max_dim``, truncate
+  to uint8, pad with zeros (centred) to ``[max_dim, max_dim]`` ("square") or each side to a
+  multiple of 64, subtract ``MEAN_PIXEL``. ``molded_size`` is the result's (height, width).
 - ``window`` is int32 ``(y1, x1, y2, x2)``: the image's part of the molded one, in molded pixels,
   y2/x2 exclusive. Pixel boxes are int32 ``(y1, x1, y2, x2)`` of the original image, y2/x2
   exclusive; normalized boxes as in :mod:`mrcnn.ops.boxes`.
@@ -22,7 +24,7 @@ import tensorflow as tf
 
 from mrcnn.ops.boxes import denorm_boxes_graph, norm_boxes_graph
 
-__all__ = ["resample_bilinear", "square_resize_geometry", "mold_images_graph",
+__all__ = ["resample_bilinear", "resize_geometry", "mold_images_graph",
            "unmold_detections_graph", "paste_masks_graph"]
 
 
@@ -61,39 +63,58 @@ def _clip_to_range(resampled, source):
     return tf.clip_by_value(resampled, low, high)
 
 
-def square_resize_geometry(height, width, min_dim, max_dim, min_scale=0):
-    """Scale, resized size and window of resize_image mode "square" for an image of
-    ``height`` x ``width`` (int32 scalars), computed in float64 as the NumPy code does.
+def resize_geometry(height, width, mode, min_dim, max_dim, min_scale=0):
+    """Scale, resized size, molded size and window of resize_image in ``mode`` ("square",
+    "scale_pad64", "pad64" or "none") for an image of ``height`` x ``width`` (int32 scalars),
+    computed in float64 as the NumPy code does.
 
-    Returns scale float64 [], new_size int32 [2] (h, w), window int32 [4] (y1, x1, y2, x2).
+    Returns scale float64 [], new_size int32 [2] (h, w), molded_size int32 [2] (h, w),
+    window int32 [4] (y1, x1, y2, x2).
     """
+    if mode not in ("square", "scale_pad64", "pad64", "none"):
+        raise ValueError(f"no in-graph molding for IMAGE_RESIZE_MODE {mode!r}")
     h = tf.cast(height, tf.float64)
     w = tf.cast(width, tf.float64)
     scale = tf.constant(1.0, tf.float64)
-    if min_dim:
-        scale = tf.maximum(scale, min_dim / tf.minimum(h, w))
-    if min_scale:
-        scale = tf.maximum(scale, tf.constant(float(min_scale), tf.float64))
-    image_max = tf.maximum(h, w)
-    scale = tf.where(tf.round(image_max * scale) > max_dim, max_dim / image_max, scale)
+    if mode != "none":
+        if min_dim:
+            scale = tf.maximum(scale, min_dim / tf.minimum(h, w))
+        if min_scale:
+            scale = tf.maximum(scale, tf.constant(float(min_scale), tf.float64))
+    if mode in ("square", "scale_pad64"):
+        image_max = tf.maximum(h, w)
+        scale = tf.where(tf.round(image_max * scale) > max_dim, max_dim / image_max, scale)
     # tf.round rounds half to even, as Python's round().
     new_size = tf.cast(tf.round(tf.stack([h, w]) * scale), tf.int32)
-    top_left = (max_dim - new_size) // 2
+    if mode == "square":
+        molded_size = tf.constant([max_dim, max_dim], tf.int32)
+    elif mode == "none":
+        molded_size = new_size
+    else:
+        molded_size = (new_size + 63) // 64 * 64
+    top_left = (molded_size - new_size) // 2
     window = tf.concat([top_left, top_left + new_size], axis=0)
-    return scale, new_size, window
+    return scale, new_size, molded_size, window
 
 
-def mold_images_graph(images, min_dim, max_dim, mean_pixel, num_classes, min_scale=0):
-    """Mold a batch as ``MaskRCNN.mold_inputs`` does (resize mode "square").
+def mold_images_graph(images, min_dim, max_dim, mean_pixel, num_classes, min_scale=0,
+                      mode="square"):
+    """Mold a batch as ``MaskRCNN.mold_inputs`` does, in resize ``mode`` (see resize_geometry).
 
     images: uint8 [batch, height, width, channels]. mean_pixel: [channels].
-    Returns molded float32 [batch, max_dim, max_dim, channels], image_metas float32
+    Returns molded float32 [batch, molded_h, molded_w, channels], image_metas float32
     [batch, 12 + num_classes] (image_id 0, no active classes: inference ignores them), window
-    int32 [4].
+    int32 [4], molded_size int32 [2]. In mode "none" a size that is not a multiple of 64 fails
+    with an InvalidArgumentError that says so.
     """
     shape = tf.shape(images)
     batch, height, width = shape[0], shape[1], shape[2]
-    scale, new_size, window = square_resize_geometry(height, width, min_dim, max_dim, min_scale)
+    scale, new_size, molded_size, window = resize_geometry(height, width, mode, min_dim,
+                                                           max_dim, min_scale)
+    if mode == "none":
+        tf.debugging.assert_equal(
+            molded_size % 64, 0, message="IMAGE_RESIZE_MODE 'none' feeds images unchanged and "
+            "the network needs height and width to be multiples of 64")
     pixels = tf.cast(images, tf.float32)
 
     def resize():
@@ -104,17 +125,18 @@ def mold_images_graph(images, min_dim, max_dim, mean_pixel, num_classes, min_sca
         return tf.floor(_clip_to_range(resized, pixels))
 
     resized = tf.cond(tf.equal(scale, 1.0), lambda: pixels, resize)
-    paddings = tf.stack([[0, 0], [window[0], max_dim - window[2]],
-                         [window[1], max_dim - window[3]], [0, 0]])
+    paddings = tf.stack([[0, 0], [window[0], molded_size[0] - window[2]],
+                         [window[1], molded_size[1] - window[3]], [0, 0]])
     molded = tf.pad(resized, paddings) - tf.constant(mean_pixel, tf.float32)
-    molded = tf.ensure_shape(molded, [None, max_dim, max_dim, images.shape[-1]])
+    side = max_dim if mode == "square" else None
+    molded = tf.ensure_shape(molded, [None, side, side, images.shape[-1]])
 
     channels = tf.shape(images)[3]
-    head = tf.cast(tf.concat([[0, height, width, channels, max_dim, max_dim, channels], window],
+    head = tf.cast(tf.concat([[0, height, width, channels], molded_size, [channels], window],
                              axis=0), tf.float32)
     head = tf.concat([head, [tf.cast(scale, tf.float32)], tf.zeros([num_classes])], axis=0)
     metas = tf.tile(head[tf.newaxis], [batch, 1])
-    return molded, metas, window
+    return molded, metas, window, molded_size
 
 
 def unmold_detections_graph(detections, mrcnn_mask, image_size, molded_size, window):

@@ -49,17 +49,8 @@ def _input_fn(dataset, config, augmentation, no_augmentation_sources, seed, work
             random_rois=0 if config.USE_RPN_ROIS else config.POST_NMS_ROIS_TRAINING,
             batch_size=config.IMAGES_PER_GPU, no_augmentation_sources=no_augmentation_sources,
             seed=seed + context.input_pipeline_id, image_ids=ids, workers=workers)
-        example = sequence[0]
-        signature = {name: tf.TensorSpec((None,) + value.shape[1:], tf.as_dtype(value.dtype))
-                     for name, value in example.items()}
-
-        def batches():
-            while True:
-                for index in range(len(sequence)):
-                    yield sequence[index]
-                sequence.on_epoch_end()
-
-        return tf.data.Dataset.from_generator(batches, output_signature=signature).prefetch(2)
+        # Each worker's batches may have their own shape (grouped by aspect ratio).
+        return sequence.as_tf_dataset()
 
     return dataset_fn
 

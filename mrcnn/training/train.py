@@ -9,6 +9,7 @@ import os
 import keras
 import tensorflow as tf
 
+from mrcnn.config import check_dataset_classes
 from mrcnn.data.pipeline import DataSequence
 from mrcnn.training.callbacks import CheckpointCallback, StopOnNaN
 from mrcnn.training.loop import is_chief, train_loop
@@ -57,6 +58,8 @@ def train(model, train_dataset, val_dataset, learning_rate, epochs, layers, augm
     for name, dataset in (("train_dataset", train_dataset), ("val_dataset", val_dataset)):
         if dataset is not None and not len(getattr(dataset, "image_ids", [])):
             raise ValueError(f"{name} has no images (did you call {name}.prepare()?)")
+        if dataset is not None:
+            check_dataset_classes(config, dataset, name)    # before any graph work
     workers = default_workers() if workers is None else int(workers)
     if resume:
         try:
@@ -112,9 +115,16 @@ def train(model, train_dataset, val_dataset, learning_rate, epochs, layers, augm
             batch_size=config.BATCH_SIZE, seed=seed, workers=workers,
             steps=config.VALIDATION_STEPS)
 
+    if verbose and len(train_data.batch_shapes) > 1:
+        print("Training on {} batch shapes (height x width): {}".format(
+            len(train_data.batch_shapes),
+            ", ".join("{}x{}".format(*shape) for shape in train_data.batch_shapes)))
+    # tf.data datasets whose signature takes every batch shape (fit()'s own PyDataset adapter
+    # fixes the shapes of the first batches it sees).
     history = model.keras_model.fit(
-        train_data, initial_epoch=model.epoch, epochs=epochs,
-        steps_per_epoch=config.STEPS_PER_EPOCH, validation_data=val_data,
+        train_data.as_tf_dataset(), initial_epoch=model.epoch, epochs=epochs,
+        steps_per_epoch=config.STEPS_PER_EPOCH,
+        validation_data=val_data.as_tf_dataset() if val_data is not None else None,
         validation_steps=config.VALIDATION_STEPS if val_data is not None else None,
         callbacks=callbacks, verbose=verbose)
     # A callback may stop early: the epoch reached is the last one run, not the target.

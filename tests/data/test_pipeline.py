@@ -129,11 +129,77 @@ def test_random_rois_and_detection_targets(config, dataset):
     assert not batch["target_class_ids"][1].any()   # the image without instances
 
 
-def test_mixed_image_shapes_are_rejected(config, make_dataset, helpers):
+def test_mixed_image_shapes_are_padded_to_one_batch_shape(config, make_dataset, helpers):
+    from mrcnn.core.anchors import get_anchors
+    from mrcnn.core.meta import parse_image_meta
+    config.IMAGE_RESIZE_MODE = "none"
+    dataset = make_dataset([helpers.boxes_image(64, 64, [(8, 8, 40, 40)]),
+                            helpers.boxes_image(128, 64, [(70, 10, 120, 50)])])
+    batch = build_batch(dataset, config, [0, 1])
+    # Padded at the bottom to 128 x 64; the padding is molded zero (0 - MEAN_PIXEL).
+    assert batch["input_image"].shape == (2, 128, 64, 3)
+    np.testing.assert_allclose(batch["input_image"][0, 64:], -np.asarray(config.MEAN_PIXEL)
+                               * np.ones((64, 64, 1)), rtol=1e-6)
+    np.testing.assert_allclose(batch["input_image"][0, 8, 8], 200 - config.MEAN_PIXEL, rtol=1e-6)
+    meta = parse_image_meta(batch["input_image_meta"])
+    np.testing.assert_array_equal(meta["image_shape"], [[128, 64, 3], [128, 64, 3]])
+    np.testing.assert_array_equal(meta["original_image_shape"], [[64, 64, 3], [128, 64, 3]])
+    np.testing.assert_array_equal(meta["window"], [[0, 0, 64, 64], [0, 0, 128, 64]])
+    # RPN targets for the anchors of the padded shape, not of IMAGE_SHAPE (64 x 64).
+    assert batch["input_rpn_match"].shape[1] == get_anchors(config, (128, 64)).shape[0]
+    assert get_anchors(config, (128, 64)).shape[0] != get_anchors(config, (64, 64)).shape[0]
+    np.testing.assert_array_equal(batch["input_gt_boxes"][:, 0], [[8, 8, 40, 40],
+                                                                  [70, 10, 120, 50]])
+
+
+def test_pad_to_pads_further_than_the_largest_image(config, make_dataset, helpers):
+    config.IMAGE_RESIZE_MODE = "none"
+    dataset = make_dataset([helpers.boxes_image(64, 64, [(8, 8, 40, 40)])] * 2)
+    batch = build_batch(dataset, config, [0, 1], pad_to=(128, 192))
+    assert batch["input_image"].shape == (2, 128, 192, 3)
+
+
+def test_size_not_a_multiple_of_64_in_mode_none_names_the_image(config, make_dataset, helpers):
     config.IMAGE_RESIZE_MODE = "none"
     dataset = make_dataset([helpers.boxes_image(64, 64, []), helpers.boxes_image(32, 64, [])])
-    with pytest.raises(ValueError, match=r"share one shape.*image 1 \(toy://1\): \(32, 64, 3\)"):
+    with pytest.raises(ValueError, match=r"image 1 \(toy://1\) is 32x64 .*multiples of 64"
+                                         r".*'scale_pad64'"):
         build_batch(dataset, config, [0, 1])
+
+
+def test_sequence_groups_images_by_bucket_shape(config, make_dataset, helpers):
+    config.IMAGE_RESIZE_MODE = "pad64"
+    config.IMAGE_MIN_DIM = 0
+    sizes = [(64, 128), (128, 64), (64, 120), (120, 64), (64, 64), (70, 130)]
+    dataset = make_dataset([helpers.boxes_image(h, w, [(2, 2, 30, 30)]) for h, w in sizes])
+    sequence = DataSequence(dataset, config, batch_size=2, seed=3)
+    # pad64 shapes: 64x128, 128x64, 64x128, 128x64, 64x64, 128x192 -> four buckets.
+    assert sequence.batch_shapes == [(64, 64), (64, 128), (128, 64), (128, 192)]
+    expected = {0: (64, 128), 1: (128, 64), 2: (64, 128), 3: (128, 64), 4: (64, 64),
+                5: (128, 192)}
+    # One batch per bucket (a bucket of one image repeats it to fill the batch).
+    assert len(sequence) == 4
+    for epoch in range(2):
+        seen = set()
+        for index in range(len(sequence)):
+            batch = sequence.batch(epoch, index)
+            ids = parse_ids(batch)
+            shapes = {expected[i] for i in ids}
+            assert len(shapes) == 1 and batch["input_image"].shape[1:3] == shapes.pop()
+            seen.update(ids)
+        assert seen == set(range(6))
+
+
+def parse_ids(batch):
+    from mrcnn.core.meta import parse_image_meta
+    return [int(i) for i in parse_image_meta(batch["input_image_meta"])["image_id"]]
+
+
+def test_bucket_ladder():
+    from mrcnn.data.grouping import bucket_side
+    assert [bucket_side(s) for s in (1, 64, 65, 448, 512, 513, 640, 700, 1024, 1025, 1300,
+                                     2048, 2049)] == \
+        [64, 64, 128, 448, 512, 640, 640, 768, 1024, 1280, 1536, 2048, 2560]
 
 
 def test_broken_annotation_names_the_image(config, make_dataset, helpers):
