@@ -156,7 +156,9 @@ def build_parser():
                               f"if missing; last is the last checkpoint under --logs")
         sub.add_argument("--config", metavar="FILE", help="YAML/JSON file of Config values")
         sub.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
-                         help="Config overrides, e.g. --set IMAGES_PER_GPU=1 BACKBONE=resnet50")
+                         help="Config overrides, e.g. --set IMAGES_PER_GPU=1 BACKBONE=resnet50; "
+                              "for rectangular photos IMAGE_RESIZE_MODE=scale_pad64 (pads each "
+                              "side to a multiple of 64 instead of to a square)")
         sub.add_argument("--logs", default="logs", metavar="DIR",
                          help="checkpoints and TensorBoard logs (default: logs)")
     inspect = commands.add_parser("inspect-weights", help="list a .h5's layers and shapes")
@@ -231,8 +233,11 @@ def _export(args):
     check_export_folder(args.out)       # before the seconds a model takes to build
     model, class_names = _named_model(args)
     model.export(args.out, class_names=class_names)
-    print(f"Exported a SavedModel of {model.config.NUM_CLASSES} classes (input resized to "
-          f"{model.config.IMAGE_SHAPE[0]} px) to {args.out}")
+    config = model.config
+    resized = (f"resized to {config.IMAGE_SHAPE[0]} px" if config.IMAGE_RESIZE_MODE == "square"
+               else f"IMAGE_RESIZE_MODE {config.IMAGE_RESIZE_MODE}")
+    print(f"Exported a SavedModel of {config.NUM_CLASSES} classes (input {resized}) to "
+          f"{args.out}")
     return 0
 
 

@@ -62,7 +62,9 @@ def build_parser(description, commands, epochs, weights_aliases=()):
     parser.add_argument("--config", metavar="FILE",
                         help="YAML or JSON file of Config attributes to override")
     parser.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
-                        help="Config overrides, e.g. --set IMAGES_PER_GPU=1 LEARNING_RATE=0.002")
+                        help="Config overrides, e.g. --set IMAGES_PER_GPU=1 LEARNING_RATE=0.002; "
+                             "for rectangular photos IMAGE_RESIZE_MODE=scale_pad64 (pads each "
+                             "side to a multiple of 64 instead of to a square)")
     parser.add_argument("--out", default="results", metavar="DIR",
                         help="where evaluate, detect and splash write (default: results)")
     train_options = parser.add_argument_group("train")

@@ -110,6 +110,16 @@ def test_set_log_dir_parses_matterport_checkpoint_names(inference_model, tmp_pat
     assert model.epoch == 0
 
 
+def _checkpoint(path):
+    """A minimal readable by-name weights file (find_last skips unreadable ones)."""
+    import h5py
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = [b"head"]
+        group = f.create_group("head")
+        group.attrs["weight_names"] = [b"head/kernel:0"]
+        group.create_dataset("head/kernel:0", data=np.zeros(2, np.float32))
+
+
 def test_find_last(tmp_path):
     from tiny import tiny_config
 
@@ -125,12 +135,12 @@ def test_find_last(tmp_path):
     other = tmp_path / "shapes20990101T0000"
     for folder in (old, new, other):
         folder.mkdir()
-    (old / "mask_rcnn_tiny_0003.h5").write_bytes(b"x")
-    (other / "mask_rcnn_shapes_0009.h5").write_bytes(b"x")
+    _checkpoint(old / "mask_rcnn_tiny_0003.h5")
+    _checkpoint(other / "mask_rcnn_shapes_0009.h5")
     # The newest folder has no checkpoint yet: the last one of an older folder is found.
     assert model.find_last() == str(old / "mask_rcnn_tiny_0003.h5")
-    (new / "mask_rcnn_tiny_0001.h5").write_bytes(b"x")
-    (new / "mask_rcnn_tiny_0002.h5").write_bytes(b"x")
+    _checkpoint(new / "mask_rcnn_tiny_0001.h5")
+    _checkpoint(new / "mask_rcnn_tiny_0002.h5")
     (new / "mask_rcnn_tiny_0002.h5.tmp").write_bytes(b"partial")
     assert model.find_last() == str(new / "mask_rcnn_tiny_0002.h5")
 

@@ -302,7 +302,7 @@ class DataSequence(keras.utils.PyDataset):
         """tf.TensorSpec per input name, with every axis but the last of unknown size: one
         spec for batches of every shape (and every replica's share of a batch)."""
         import tensorflow as tf
-        example = self.batch(self.epoch, 0)
+        example = _feed(self.batch(self.epoch, 0))
         return {name: tf.TensorSpec((None,) * (value.ndim - 1) + value.shape[-1:],
                                     tf.as_dtype(value.dtype), name=name)
                 for name, value in example.items()}
@@ -311,7 +311,8 @@ class DataSequence(keras.utils.PyDataset):
         """An endless tf.data.Dataset of this sequence's batches, epoch after epoch from
         ``epoch``, built by ``workers`` threads in order (as PyDataset's workers), with a
         signature that takes every batch shape (Keras' own adapter fixes the shapes of the
-        first two batches, and the images of later batches may differ)."""
+        first two batches, and the images of later batches may differ). Bool arrays (the
+        masks) travel as 0/1 uint8, the training graph's input_gt_masks dtype."""
         import tensorflow as tf
         return tf.data.Dataset.from_generator(self._endless,
                                               output_signature=self.signature()).prefetch(1)
@@ -330,7 +331,7 @@ class DataSequence(keras.utils.PyDataset):
 
         if self.workers <= 1:
             for epoch, index in keys():
-                yield self.batch(epoch, index)
+                yield _feed(self.batch(epoch, index))
             return
         pool = concurrent.futures.ThreadPoolExecutor(self.workers)
         try:
@@ -338,9 +339,15 @@ class DataSequence(keras.utils.PyDataset):
             for key in keys():
                 pending.append(pool.submit(self.batch, *key))
                 if len(pending) > max(self.workers, self.max_queue_size):
-                    yield pending.popleft().result()
+                    yield _feed(pending.popleft().result())
         finally:                      # fit() ended: drop the batches built ahead
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _feed(batch):
+    """The batch with its bool arrays viewed as 0/1 uint8 (no copy), as the graph takes them."""
+    return {name: value.view(np.uint8) if value.dtype == bool else value
+            for name, value in batch.items()}
 
 
 def data_generator(dataset, config, shuffle=True, augment=False, augmentation=None,

@@ -6,7 +6,8 @@ Inputs (names are API; the data pipeline feeds them by name):
                input_rpn_bbox [B, RPN_TRAIN_ANCHORS_PER_IMAGE, 4],
                input_gt_class_ids [B, MAX_GT_INSTANCES] int32,
                input_gt_boxes [B, MAX_GT_INSTANCES, 4] in pixels,
-               input_gt_masks [B, h, w, MAX_GT_INSTANCES] bool (mini-masks when USE_MINI_MASK),
+               input_gt_masks [B, h, w, MAX_GT_INSTANCES] uint8 0/1, bool accepted (mini-masks
+               when USE_MINI_MASK),
                and input_roi [B, POST_NMS_ROIS_TRAINING, 4] pixels when not USE_RPN_ROIS.
     inference: input_image, input_image_meta, input_anchors [B, anchors, 4] normalized.
 Outputs, in Matterport's order:
@@ -146,8 +147,10 @@ def build_inputs(mode, config):
             "input_gt_class_ids": keras.Input(shape=[None], name="input_gt_class_ids",
                                               dtype="int32"),
             "input_gt_boxes": keras.Input(shape=[None, 4], name="input_gt_boxes"),
+            # 0/1 uint8 (bool arrays are cast on the way in): fit() under MirroredStrategy
+            # averages a first batch over the replicas to build the model, which bool fails.
             "input_gt_masks": keras.Input(shape=mask_hw + [None], name="input_gt_masks",
-                                          dtype="bool"),
+                                          dtype="uint8"),
         })
         if not config.USE_RPN_ROIS:
             inputs["input_roi"] = keras.Input(shape=[config.POST_NMS_ROIS_TRAINING, 4],

@@ -37,6 +37,31 @@ def is_chief(strategy):
     return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
 
 
+def worker_count(strategy):
+    """How many workers (one input pipeline each) train under ``strategy``: 1 without a cluster."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return 1
+    spec = resolver.cluster_spec().as_dict()
+    return max(1, sum(len(spec.get(job, ())) for job in ("chief", "worker")))
+
+
+def check_shards(dataset, name, workers):
+    """A clear error when ``dataset`` has fewer images than there are workers.
+
+    Each worker draws from its own shard, image_ids[k::workers]: an empty shard would fail on
+    that worker alone and leave the others waiting in their first collective. Every worker runs
+    this check, on the same numbers, before any collective, so all of them stop with the error.
+    """
+    images = len(dataset.image_ids)
+    if images < workers:
+        raise ValueError(
+            f"{name} has {images} image{'s' if images != 1 else ''} but training runs on "
+            f"{workers} workers, each on its own shard of the images (image_ids[k::{workers}]), "
+            f"so a worker would get none. Give {name} at least {workers} images, or train on "
+            f"fewer workers.")
+
+
 def _input_fn(dataset, config, augmentation, no_augmentation_sources, seed, workers):
     """The per-worker tf.data pipeline builder for distribute_datasets_from_function."""
     seed = 0 if seed is None else int(seed)
@@ -66,6 +91,10 @@ def train_loop(model, train_dataset, epochs, callbacks=(), augmentation=None,
     strategy = model.strategy
     keras_model = model.keras_model
     config = model.config
+    workers_count = worker_count(strategy)
+    check_shards(train_dataset, "train_dataset", workers_count)
+    if val_dataset is not None and config.VALIDATION_STEPS:
+        check_shards(val_dataset, "val_dataset", workers_count)
     with strategy.scope():
         keras_model.optimizer.build(keras_model.trainable_variables)
     dataset = strategy.distribute_datasets_from_function(

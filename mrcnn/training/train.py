@@ -126,7 +126,7 @@ def train(model, train_dataset, val_dataset, learning_rate, epochs, layers, augm
         steps_per_epoch=config.STEPS_PER_EPOCH,
         validation_data=val_data.as_tf_dataset() if val_data is not None else None,
         validation_steps=config.VALIDATION_STEPS if val_data is not None else None,
-        callbacks=callbacks, verbose=verbose)
+        callbacks=callbacks, verbose=verbose, shuffle=False)    # the batches come shuffled
     # A callback may stop early: the epoch reached is the last one run, not the target.
     if history.epoch:
         model.epoch = history.epoch[-1] + 1
