@@ -307,3 +307,23 @@ def test_generator_detection_targets_layout(config, dataset):
     # mask.
     assert [a.shape for a in inputs[7:]] == [(2, 10, 4), (2, 8, 4)]
     assert [a.shape for a in outputs] == [(2, 8, 1), (2, 8, 3, 4), (2, 8, 28, 28, 3)]
+
+
+def test_crop_without_instances_trains_as_background(config, make_dataset, helpers):
+    # Matterport's nucleus recipe: random IMAGE_MIN_DIM crops. An object at the far right of a
+    # wide image is outside most 64 x 64 crops; such a batch has no instance and no positive
+    # anchor, and trains as background (as an image without annotations does).
+    config.IMAGE_RESIZE_MODE = "crop"
+    dataset = make_dataset([helpers.boxes_image(64, 512, [(10, 480, 50, 510)])])
+    crops = {True: 0, False: 0}
+    for seed in range(8):
+        batch = build_batch(dataset, config, [0, 0], rng=np.random.default_rng(seed))
+        assert batch["input_image"].shape == (2, 64, 64, 3)
+        for b in range(2):
+            empty = not batch["input_gt_class_ids"][b].any()
+            crops[empty] += 1
+            if empty:
+                assert not batch["input_gt_boxes"][b].any()
+                assert not (batch["input_rpn_match"][b] == 1).any()
+                assert (batch["input_rpn_match"][b] == -1).sum() > 0
+    assert crops[True] > 0 and crops[False] > 0, crops

@@ -20,12 +20,18 @@ WORKER = textwrap.dedent("""
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     from mrcnn.maskrcnn import MaskRCNN
     from tiny import rectangles_dataset, tiny_config
+    from training.test_resize_modes import canvases
 
     model_dir, epochs = sys.argv[1], int(sys.argv[2])
     keras.utils.set_random_seed(0)
-    config = tiny_config(IMAGES_PER_GPU=1, STEPS_PER_EPOCH=2, VALIDATION_STEPS=2)
+    # Rectangular canvases in scale_pad64: worker 0's shard (image_ids[0::2]) holds landscapes,
+    # worker 1's portraits and a square, so the workers' batches differ in shape in every step.
+    config = tiny_config(IMAGES_PER_GPU=1, STEPS_PER_EPOCH=2, VALIDATION_STEPS=2,
+                         IMAGE_RESIZE_MODE="scale_pad64", IMAGE_MIN_DIM=64, IMAGE_MAX_DIM=128)
     model = MaskRCNN("training", config, model_dir, strategy=strategy)
-    history = model.train(rectangles_dataset(count=4), rectangles_dataset(count=3, seed=1),
+    train_set = canvases([(64, 120), (120, 64), (60, 110), (110, 60), (70, 120), (64, 64)],
+                         seed=6)
+    history = model.train(train_set, rectangles_dataset(count=3, seed=1),
                           0.001, epochs=epochs, layers="all", seed=0, workers=1, resume=True,
                           verbose=0)
     digest = hashlib.sha256()
@@ -227,3 +233,4 @@ def test_fewer_images_than_workers_is_a_clear_error_on_every_worker(tmp_path):
     for code, err in results:
         assert code != 0
         assert "train_dataset has 1 image" in err and "2 workers" in err, err[-3000:]
+
