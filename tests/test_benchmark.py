@@ -26,3 +26,20 @@ def test_benchmark_prints_every_figure():
                     "SavedModel 1 images" + number + "s/image",
                     "detect 1 image" + number + r"s/image .* 0 detections \(classifier set"]:
         assert re.search(pattern, out), (pattern, out)
+
+
+@pytest.mark.slow
+def test_rectangular_benchmark_prints_both_modes():
+    path = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "rectangular.py")
+    spec = importlib.util.spec_from_file_location("rectangular", path)
+    rectangular = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rectangular)
+    code, out = call_main(rectangular, ["step", "--photo", "80", "200", "--min-dim", "64",
+                                        "--max-dim", "192", "--backbone", "resnet18",
+                                        "--steps", "1", "--warmup", "0"])
+    assert code is None
+    # 80x200: 200 > 192 -> scale 192/200 -> 77x192: square pads to 192x192, scale_pad64 only
+    # to 128x192.
+    assert re.search(r"square\s+input 192x192\s+\d+\.\d+ s/step", out), out
+    assert re.search(r"scale_pad64\s+input 128x192\s+\d+\.\d+ s/step", out), out
+    assert re.search(r"square / scale_pad64: \d+\.\d+x", out), out
