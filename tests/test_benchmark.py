@@ -9,12 +9,18 @@ import pytest
 from tiny import call_main
 
 
+def load_script(name):
+    """The module of benchmarks/<name>.py (the folder is not a package)."""
+    path = os.path.join(os.path.dirname(__file__), "..", "benchmarks", name + ".py")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.slow
 def test_benchmark_prints_every_figure():
-    path = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "benchmark.py")
-    spec = importlib.util.spec_from_file_location("benchmark", path)
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
+    benchmark = load_script("benchmark")
     code, out = call_main(benchmark, ["--size", "128", "--batch", "1", "--rois", "8",
                                       "--layers", "heads", "--steps", "1", "--warmup", "0",
                                       "--detect-images", "1", "--workers", "1"])
@@ -30,10 +36,7 @@ def test_benchmark_prints_every_figure():
 
 @pytest.mark.slow
 def test_rectangular_benchmark_prints_both_modes():
-    path = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "rectangular.py")
-    spec = importlib.util.spec_from_file_location("rectangular", path)
-    rectangular = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(rectangular)
+    rectangular = load_script("rectangular")
     code, out = call_main(rectangular, ["step", "--photo", "80", "200", "--min-dim", "64",
                                         "--max-dim", "192", "--backbone", "resnet18",
                                         "--steps", "1", "--warmup", "0"])
