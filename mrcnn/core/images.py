@@ -30,14 +30,12 @@ import skimage.transform
 
 from mrcnn.core.meta import compose_image_meta
 
-__all__ = ["RESIZE_MODES", "PAD64_MODES", "resize", "resize_scale", "resized_shape",
+__all__ = ["RESIZE_MODES", "resize", "resize_scale", "resized_shape",
            "check_multiple_of_64", "resize_image", "mold_image", "unmold_image",
            "mold_for_inference"]
 
 #: The modes resize_image accepts.
 RESIZE_MODES = ("none", "square", "pad64", "crop", "scale_pad64")
-#: Modes whose output height and width are multiples of 64 by construction.
-PAD64_MODES = ("square", "pad64", "scale_pad64")
 
 
 def resize(image, output_shape, order=1, mode="constant", cval=0, clip=True,
@@ -64,12 +62,10 @@ def resize(image, output_shape, order=1, mode="constant", cval=0, clip=True,
         anti_aliasing_sigma=anti_aliasing_sigma)
 
 
-def _pad_to_multiple(size, multiple=64):
-    """(before, after) zero padding that makes `size` a multiple of `multiple`, split evenly
-    with the extra pixel after."""
-    if size % multiple == 0:
-        return 0, 0
-    total = size - (size % multiple) + multiple - size
+def _pad_to_multiple(size):
+    """(before, after) zero padding that makes `size` a multiple of 64, split evenly with the
+    extra pixel after."""
+    total = _pad64(size) - size
     return total // 2, total - total // 2
 
 

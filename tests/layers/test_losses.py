@@ -173,17 +173,23 @@ def test_mrcnn_class_loss_uses_each_images_active_classes():
 TARGET_IDS = np.array([[2, 0, 3], [0, 1, 2]], np.int32)
 
 
-def _bbox_expected(target_ids, target_bbox, pred_bbox, class_shift=0, include_negatives=False):
-    total, count = 0.0, 0
+def _gathered_rows(target_ids, num_classes, class_shift, include_negatives):
+    """(image, ROI, class channel) of each row a head loss reads, by a plain loop: positives
+    only (unless include_negatives), the channel of their class (shifted to model a bug)."""
     for b in range(target_ids.shape[0]):
         for r in range(target_ids.shape[1]):
             cls = int(target_ids[b, r])
-            if cls <= 0 and not include_negatives:
-                continue
-            cls = (cls + class_shift) % pred_bbox.shape[2]
-            for i in range(4):
-                total += _smooth_l1(target_bbox[b, r, i] - pred_bbox[b, r, cls, i])
-                count += 1
+            if cls > 0 or include_negatives:
+                yield b, r, (cls + class_shift) % num_classes
+
+
+def _bbox_expected(target_ids, target_bbox, pred_bbox, class_shift=0, include_negatives=False):
+    total, count = 0.0, 0
+    for b, r, cls in _gathered_rows(target_ids, pred_bbox.shape[2], class_shift,
+                                    include_negatives):
+        for i in range(4):
+            total += _smooth_l1(target_bbox[b, r, i] - pred_bbox[b, r, cls, i])
+            count += 1
     return total / count
 
 
@@ -216,16 +222,12 @@ def test_mrcnn_bbox_loss_by_hand():
 def _mask_expected(target_ids, target_masks, pred_masks, class_shift=0,
                    include_negatives=False):
     total, count = 0.0, 0
-    for b in range(target_ids.shape[0]):
-        for r in range(target_ids.shape[1]):
-            cls = int(target_ids[b, r])
-            if cls <= 0 and not include_negatives:
-                continue
-            cls = (cls + class_shift) % pred_masks.shape[4]
-            for y in range(target_masks.shape[2]):
-                for x in range(target_masks.shape[3]):
-                    total += _bce(target_masks[b, r, y, x], pred_masks[b, r, y, x, cls])
-                    count += 1
+    for b, r, cls in _gathered_rows(target_ids, pred_masks.shape[4], class_shift,
+                                    include_negatives):
+        for y in range(target_masks.shape[2]):
+            for x in range(target_masks.shape[3]):
+                total += _bce(target_masks[b, r, y, x], pred_masks[b, r, y, x, cls])
+                count += 1
     return total / count
 
 
