@@ -88,6 +88,10 @@ def _number(value):
     return f"{value:.3f}"
 
 
+def _count(number, noun):
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
 def _figure_cell(key, value):
     return (f'<td class="num" data-key="{_e(key)}" data-value="{_e(repr(float(value)))}">'
             f"{_number(value)}</td>")
@@ -288,8 +292,8 @@ def _gallery_section(evaluator, records, out_dir, max_images, class_names, min_s
         cards.append(
             f'<div class="card" data-image-id="{image_id}" data-errors="{record.errors}">'
             f"<h3>image {image_id}{' — ' + _e(reference) if reference else ''}: "
-            f"{record.false_negatives} false negatives, {record.false_positives} false "
-            f"positives</h3>{_image(name, f'image {image_id}: ground truth and detections')}"
+            f"{_count(record.false_negatives, 'false negative')}, "
+            f"{_count(record.false_positives, 'false positive')}</h3>{_image(name, f'image {image_id}: ground truth and detections')}"
             f"{listing}</div>")
     return (f"<p>The {len(shown)} of {len(records)} images with the most errors (false "
             f"positives + false negatives) first. Left the ground truth (MISSED: no detection; "

@@ -326,13 +326,19 @@ def open_in_chromium(page_path, screenshot):
     return pictures, cells
 
 
+@pytest.fixture(scope="module")
+def chromium():
+    """Skips where Chromium is absent, before trained_run builds a model (listed first, and of
+    the same scope: pytest sets up wider-scoped fixtures first)."""
+    return chromium_paths()
+
+
 @pytest.mark.slow
-def test_cli_report_in_headless_chromium(trained_run, tmp_path):
+def test_cli_report_in_headless_chromium(chromium, trained_run, tmp_path):
     import yaml
 
     from mrcnn import cli
 
-    chromium_paths()                        # skip before the evaluation when it cannot run
     _, weights, folder = trained_run
     config = tiny_config(BACKBONE="resnet18").to_dict()
     config_file = tmp_path / "tiny.yaml"
