@@ -28,7 +28,9 @@ setup(
         # the maintained fork "imaug" imports as `imgaug`.
         "imgaug": ["imaug"],
         # imaug is in the test extra so that the imgaug augmentation path is tested too.
-        "test": ["pytest>=8", "pytest-xdist>=3", "nbclient", "nbformat", "ipykernel", "imaug"],
+        # selenium drives headless Chromium in the evaluation report's browser test.
+        "test": ["pytest>=8", "pytest-xdist>=3", "nbclient", "nbformat", "ipykernel", "imaug",
+                 "selenium>=4.10"],
     },
     classifiers=[
         "Programming Language :: Python :: 3",

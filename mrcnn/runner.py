@@ -17,6 +17,7 @@ import sys
 from mrcnn.config import ConfigError
 from mrcnn.datasets.base import DatasetError
 from mrcnn.datasets.image_io import is_image_file, read_image
+from mrcnn.datasets.rasterize import check_class_names
 from mrcnn.download import DownloadError
 from mrcnn.files import atomic_path
 from mrcnn.weights import WeightsFileError
@@ -24,7 +25,7 @@ from mrcnn.weights import WeightsFileError
 __all__ = ["UsageError", "WEIGHTS_KEYWORDS", "COCO_WEIGHTS_FILE", "USER_ERRORS", "count",
            "positive_count", "positive", "make_config", "weights_path", "load_training_weights",
            "load_inference_weights", "train", "evaluate", "image_files", "read_images",
-           "detect", "run"]
+           "detect", "write_prelabels", "run"]
 
 #: ``--weights`` keywords (anything else is a file path).
 WEIGHTS_KEYWORDS = ("coco", "imagenet", "last", "none")
@@ -169,11 +170,15 @@ def train(model, train_set, val_set, stages, augment=False, seed=None, workers=N
     return histories
 
 
-def evaluate(model, dataset, out_dir=None, limit=None, coco_results=False, json_path=None):
+def evaluate(model, dataset, out_dir=None, limit=None, coco_results=False, json_path=None,
+             report=None, report_images=24, report_min_score=0.5, log_dir=None,
+             provenance=None):
     """COCO-style and VOC figures of ``model`` on ``dataset`` (first ``limit`` images): prints
     the table and writes the results dict to ``json_path`` (default ``out_dir``/evaluation.json;
     neither: no file) and, with ``coco_results``, the detections as a COCO results json
-    ``out_dir``/coco_results.json (original COCO ids). Returns the results dict of
+    ``out_dir``/coco_results.json (original COCO ids). ``report``: a folder for the HTML report
+    (index.html), with the arguments ``report_images``, ``report_min_score``, ``log_dir`` and
+    ``provenance`` of :func:`mrcnn.evaluate.evaluate_model`. Returns the results dict of
     :func:`mrcnn.evaluate.evaluate_model`."""
     from mrcnn.evaluate import evaluate_model, save_results
     if coco_results and not out_dir:
@@ -181,7 +186,9 @@ def evaluate(model, dataset, out_dir=None, limit=None, coco_results=False, json_
     image_ids = list(dataset.image_ids[:limit])
     results_path = os.path.join(out_dir, "coco_results.json") if coco_results else None
     results = evaluate_model(model, dataset, image_ids=image_ids, verbose=1,
-                             coco_results_path=results_path)
+                             coco_results_path=results_path, report=report,
+                             report_images=report_images, report_min_score=report_min_score,
+                             log_dir=log_dir, provenance=provenance)
     if json_path is None and out_dir:
         json_path = os.path.join(out_dir, "evaluation.json")
     if json_path:
@@ -217,25 +224,37 @@ def read_images(path, config):
     return result
 
 
-def detect(model, path, class_names, out_dir, results_json=None):
+def detect(model, path, class_names, out_dir=None, results_json=None, write=None,
+           min_score=None, tolerance=None, overwrite=False):
     """Detect in the images at ``path`` (a file, a folder, or a list of them) and save each
     picture with its masks, boxes and captions drawn (visualize.display_instances) as
-    ``out_dir``/<image stem>.png.
+    ``out_dir``/<image stem>.png. Images are read one at a time.
 
     results_json: also write the detections there as a COCO results list (Matterport's
     build_coco_results: "image_id", "category_id" (the model's class id), "score", "bbox"
     [x, y, w, h], "segmentation" RLE), plus "file_name"; image_id is the image's position
     (0-based) in the order the pictures are written. Returns [(picture path, detect() result)].
+
+    write: "labelme", "via" or "coco" to write the detections as annotations instead of
+    pictures (pre-labels to correct in that tool; see :func:`write_prelabels`, which takes
+    ``min_score``, ``tolerance`` and ``overwrite``); ``out_dir`` is then optional. Returns its
+    WriteReport.
     """
+    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    files = [file for p in paths for file in image_files(p)]
+    if write:
+        return write_prelabels(model, files, class_names, write, out_dir, min_score=min_score,
+                               tolerance=tolerance, overwrite=overwrite)
+    if out_dir is None:
+        raise UsageError("detect needs out_dir, the folder for the pictures (or write=FORMAT)")
     import matplotlib
     matplotlib.use("Agg")
     from mrcnn import visualize
     from mrcnn.evaluation.coco_format import detection_results
     os.makedirs(out_dir, exist_ok=True)
-    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
-    images = [item for p in paths for item in read_images(p, model.config)]
     saved, results = [], []
-    for image_id, (file, image) in enumerate(images):
+    for image_id, file in enumerate(files):
+        (_, image), = read_images(file, model.config)
         r = model.detect([image], verbose=0)[0]
         picture = os.path.join(out_dir, os.path.splitext(os.path.basename(file))[0] + ".png")
         visualize.display_instances(image, r["rois"], r["masks"], r["class_ids"], class_names,
@@ -252,8 +271,75 @@ def detect(model, path, class_names, out_dir, results_json=None):
         with atomic_path(results_json) as tmp:
             with open(tmp, "w") as f:
                 json.dump(results, f)
-        print(f"{len(results)} detections of {len(images)} images in {results_json}")
+        print(f"{len(results)} detections of {len(files)} images in {results_json}")
     return saved
+
+
+def write_prelabels(model, files, class_names, write, out_dir=None, min_score=None,
+                    tolerance=None, overwrite=False):
+    """Detect in the image ``files`` and write the detections as annotations that a person
+    corrects in labelme / VIA / a COCO tool (:mod:`mrcnn.datasets.prelabel`): ``write``
+    "labelme" (<stem>.json beside each image, or in ``out_dir``), "via" or "coco" (one file,
+    VIA_FILE_NAME / COCO_FILE_NAME in ``out_dir`` or in the images' common folder).
+
+    class_names: names of the model's class ids (a leading "BG" is dropped); UsageError when
+    None. min_score: leave out detections below it. tolerance: polygon simplification in
+    pixels (None: DEFAULT_TOLERANCE). Existing files are kept, and their images not even
+    detected in, unless ``overwrite``. Prints a line per image and what was written and
+    skipped; returns the WriteReport.
+    """
+    from mrcnn.datasets import prelabel
+    if write not in prelabel.WRITERS:
+        raise UsageError(f"write must be one of {', '.join(prelabel.WRITERS)}, got {write!r}")
+    if class_names is None:
+        raise UsageError(f"writing {write} annotations needs the class names: give "
+                         f"--class-names NAME,NAME,... (class 1, 2, ...) or --dataset")
+    files = list(dict.fromkeys(os.fspath(file) for file in files))     # each image once
+    kwargs = {"min_score": min_score, "overwrite": overwrite}
+    if tolerance is not None:
+        kwargs["tolerance"] = tolerance
+    try:
+        names = check_class_names(class_names)
+    except (TypeError, ValueError) as e:
+        raise UsageError(f"class names: {e}") from None
+    if len(names) != model.config.NUM_CLASSES - 1:
+        raise UsageError(f"{len(names)} class names ({', '.join(names)}) for a model of "
+                         f"{model.config.NUM_CLASSES - 1} classes (NUM_CLASSES "
+                         f"{model.config.NUM_CLASSES} counts the background)")
+
+    def detections(todo, targets):
+        for file in todo:
+            (_, image), = read_images(file, model.config)
+            r = model.detect([image], verbose=0)[0]
+            found = [names[i - 1] for i, score in zip(r["class_ids"], r["scores"])
+                     if min_score is None or score >= min_score]
+            print(f"{file}: {len(found)} detections {sorted(set(found))} -> {targets[file]}")
+            yield file, r
+
+    if write == "labelme":
+        targets = {file: prelabel.labelme_path(file, out_dir) for file in files}
+        by_target = {}
+        for file, target in targets.items():
+            by_target.setdefault(target, []).append(file)
+        clashes = [f"{', '.join(sources)} -> {target}" for target, sources in by_target.items()
+                   if len(sources) > 1]
+        if clashes:
+            raise UsageError("images of one stem would write the same labelme file: "
+                             + "; ".join(clashes))
+        todo = [file for file in files if overwrite or not os.path.exists(targets[file])]
+        report = prelabel.write_labelme(detections(todo, targets), names, out_dir=out_dir,
+                                        **kwargs)
+        report.skipped[:0] = [(targets[file], "exists") for file in files if file not in todo]
+    else:
+        target = prelabel.project_path(write, files, out_dir)
+        if os.path.exists(target) and not overwrite:
+            report = prelabel.WriteReport(write)
+            report.skipped.append((target, "exists"))
+        else:
+            report = prelabel.WRITERS[write](detections(files, dict.fromkeys(files, target)),
+                                             names, path=target, **kwargs)
+    print(report)
+    return report
 
 
 def run(main, prog=None):

@@ -41,12 +41,13 @@ COCO_WEIGHTS_PATH = os.path.join(ROOT_DIR, "mask_rcnn_coco.h5")
 WEIGHTS_KEYWORDS = runner.WEIGHTS_KEYWORDS
 
 
-def build_parser(description, commands, epochs, weights_aliases=()):
+def build_parser(description, commands, epochs, weights_aliases=(), augment_help=None):
     """An ArgumentParser with the positional command and the shared options.
 
     description: the script's summary; commands: the command names (the first is "train");
     epochs: default (heads, 4+, all) epochs of the train command; weights_aliases: other
-    spellings of --weights (Matterport's coco sample called it --model).
+    spellings of --weights (Matterport's coco sample called it --model); augment_help: the help
+    of --augment for a sample with its own augmentation (default: left-right flips).
     """
     parser = argparse.ArgumentParser(
         description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -74,8 +75,9 @@ def build_parser(description, commands, epochs, weights_aliases=()):
     train_options.add_argument("--learning-rate", type=_positive, default=None, metavar="LR",
                        help="of the heads and 4+ stages (default: the config's LEARNING_RATE)")
     train_options.add_argument("--augment", action="store_true",
-                       help="flip training images left-right at random, as Matterport's coco "
-                            "sample (not for classes that flipping changes, such as turn signs)")
+                       help=augment_help or "flip training images left-right at random, as "
+                            "Matterport's coco sample (not for classes that flipping changes, "
+                            "such as turn signs)")
     train_options.add_argument("--seed", type=int, default=None, help="data order and augmentation seed")
     train_options.add_argument("--workers", type=int, default=None, help="data-loading threads")
     evaluate_options = parser.add_argument_group("evaluate")

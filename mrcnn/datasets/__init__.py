@@ -1,5 +1,6 @@
 """Datasets: the ``Dataset`` base class (Matterport's ``utils.Dataset``), loaders for annotation
-formats (COCO, labelme, VIA) and a reproducible train/val split.
+formats (COCO, labelme, VIA, mask image folders, YOLO segmentation labels, Pascal VOC instance
+PNGs) and a reproducible train/val split.
 
     from mrcnn.datasets import Dataset
 
@@ -16,8 +17,11 @@ formats (COCO, labelme, VIA) and a reproducible train/val split.
 from mrcnn.datasets.base import Dataset, DatasetError
 from mrcnn.datasets.coco import CocoDataset
 from mrcnn.datasets.labelme import LabelmeDataset
+from mrcnn.datasets.mask_folder import MaskFolderDataset
 from mrcnn.datasets.split import train_val_split
 from mrcnn.datasets.via import ViaDataset
+from mrcnn.datasets.voc import VocInstanceDataset
+from mrcnn.datasets.yolo import YoloSegDataset
 
 __all__ = ["Dataset", "DatasetError", "CocoDataset", "LabelmeDataset", "ViaDataset",
-           "train_val_split"]
+           "MaskFolderDataset", "YoloSegDataset", "VocInstanceDataset", "train_val_split"]

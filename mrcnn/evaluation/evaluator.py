@@ -126,6 +126,7 @@ class Evaluator:
         self.num_gt = 0
         self.num_crowd = 0
         self.num_on_crowd = 0
+        self.pr_curves = {}          # per iou type, after summarize: see _coco_eval
 
     def add(self, image_id, detection):
         """Add one image: ``detection`` is the dict detect() returned for ``image_id``.
@@ -262,6 +263,12 @@ class Evaluator:
         precision = coco_eval.eval["precision"][:, :, :, 0, -1]
         thresholds = coco_eval.params.iouThrs
         at50, at75 = np.isclose(thresholds, 0.5), np.isclose(thresholds, 0.75)
+        # The curves behind the per-class AP50: {"recall": [R], "precision": {class_id: [R]}}
+        # (-1 for a class without ground truth), for the HTML report.
+        self.pr_curves[iou_type] = {
+            "recall": np.asarray(coco_eval.params.recThrs, np.float64),
+            "precision": {int(c): precision[at50, :, k][0]
+                          for k, c in enumerate(coco_eval.params.catIds)}}
         class_aps = {int(c): {"AP": _mean_valid(precision[:, :, k]),
                               "AP50": _mean_valid(precision[at50, :, k]),
                               "AP75": _mean_valid(precision[at75, :, k])}
@@ -305,7 +312,9 @@ def evaluate_detections(dataset, detections, iou_types=IOU_TYPES,
 
 def evaluate_model(model, dataset, image_ids=None, batch_size=None, verbose=1,
                    iou_types=IOU_TYPES, score_thresholds=DEFAULT_SCORE_THRESHOLDS,
-                   pr_iou_threshold=0.5, coco_results_path=None, source_ids=None):
+                   pr_iou_threshold=0.5, coco_results_path=None, source_ids=None,
+                   report=None, report_images=24, report_min_score=0.5, log_dir=None,
+                   provenance=None):
     """Run ``model.detect()`` on the dataset's images and evaluate them.
 
     model: a MaskRCNN built with mode="inference".
@@ -314,6 +323,13 @@ def evaluate_model(model, dataset, image_ids=None, batch_size=None, verbose=1,
     verbose: 0 silent; 1 a progress bar and the results table; 2 also pycocotools' output.
     coco_results_path: if given, the detections are also written there as a COCO results json
         (ids as ``source_ids``, see :func:`mrcnn.evaluation.coco_format.to_source_ids`).
+    report: if given, a folder to write an HTML report into (index.html and its PNG pictures,
+        :func:`mrcnn.evaluation.html_report.write_report`): the figures, per-class
+        precision-recall curves, the confusion matrix and a gallery of the ``report_images``
+        worst images, matched at mask IoU 0.5 with detections of score >= ``report_min_score``;
+        the training curves of ``log_dir`` (a training log folder with TensorBoard event files);
+        ``provenance`` ({label: text}, e.g. {"weights": path, "dataset": name}) says on the page
+        what produced it, beside the model's config.
     Other arguments as :func:`evaluate_detections`, which gives the returned dict.
     Images come from ``dataset.load_image`` at their original size, as the ground truth.
     """
@@ -332,6 +348,9 @@ def evaluate_model(model, dataset, image_ids=None, batch_size=None, verbose=1,
         batch_size = model.config.BATCH_SIZE
     if not isinstance(batch_size, numbers.Integral) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if report is not None:                              # before any detect()
+        from mrcnn.evaluation.html_report import check_report_arguments
+        check_report_arguments(report, report_images, report_min_score, log_dir, provenance)
 
     evaluator = Evaluator(dataset, iou_types, score_thresholds, pr_iou_threshold)
     progbar = keras.utils.Progbar(len(image_ids), verbose=1 if verbose else 0,
@@ -344,4 +363,12 @@ def evaluate_model(model, dataset, image_ids=None, batch_size=None, verbose=1,
         progbar.update(start + len(ids))
     if coco_results_path is not None:
         write_json(coco_results_path, evaluator.coco_results(source_ids))
-    return evaluator.summarize(verbose=verbose)
+    results = evaluator.summarize(verbose=verbose)
+    if report is not None:
+        from mrcnn.evaluation.html_report import write_report
+        page = write_report(evaluator, results, report, max_images=report_images,
+                            min_score=report_min_score, log_dir=log_dir, provenance=provenance,
+                            config=model.config)
+        if verbose:
+            print(f"Report: {page}")
+    return results
