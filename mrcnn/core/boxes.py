@@ -6,7 +6,8 @@ Glossary:
     normalized   Matterport's norm_boxes: (y1, x1, y2 - 1, x2 - 1) / (H - 1, W - 1, H - 1, W - 1),
                  so corners are inclusive and lie in [0, 1] for boxes inside the image.
     deltas       (dy, dx, log(dh), log(dw)): centre shift in units of the box size and log of the
-                 size ratio, as Matterport's box_refinement / apply_box_deltas.
+                 size ratio, as Matterport's box_refinement / apply_box_deltas. Applying them
+                 clamps log(dh), log(dw) at MAX_LOG_SIZE_RATIO.
     padding      all-zero rows are padding (see trim_zeros).
 
 Matterport behaviour kept: names, arguments, defaults, dtypes and arithmetic. Fixed edge cases
@@ -17,7 +18,14 @@ import numpy as np
 __all__ = [
     "extract_bboxes", "compute_iou", "compute_overlaps", "non_max_suppression",
     "apply_box_deltas", "box_refinement", "norm_boxes", "denorm_boxes", "trim_zeros",
+    "MAX_LOG_SIZE_RATIO",
 ]
+
+#: Largest log(dh), log(dw) applied to a box (a box grows at most 1000/16 = 62.5x per side), as
+#: in Detectron2 and torchvision. Trained heads stay far below it (Matterport's COCO weights
+#: never reach it), but an untrained one can predict hundreds: exp overflows to inf and the box
+#: becomes NaN (inf - inf), which CropAndResize refuses. Matterport has no clamp.
+MAX_LOG_SIZE_RATIO = float(np.log(1000.0 / 16))
 
 
 def _as_boxes(boxes, name):
@@ -154,7 +162,8 @@ def apply_box_deltas(boxes, deltas):
     boxes: [N, (y1, x1, y2, x2)]. Note that (y2, x2) is outside the box.
     deltas: [N, (dy, dx, log(dh), log(dw))]
 
-    Returns: [N, (y1, x1, y2, x2)] float32 refined boxes.
+    Returns: [N, (y1, x1, y2, x2)] float32 refined boxes. log(dh), log(dw) above
+    MAX_LOG_SIZE_RATIO are clamped to it (Matterport: no clamp; NaN boxes on overflow).
     """
     boxes = _as_boxes(boxes, "boxes").astype(np.float32)
     deltas = _as_boxes(deltas, "deltas")
@@ -167,8 +176,8 @@ def apply_box_deltas(boxes, deltas):
     center_x = boxes[:, 1] + 0.5 * width
     center_y += deltas[:, 0] * height
     center_x += deltas[:, 1] * width
-    height *= np.exp(deltas[:, 2])
-    width *= np.exp(deltas[:, 3])
+    height *= np.exp(np.minimum(deltas[:, 2], MAX_LOG_SIZE_RATIO))
+    width *= np.exp(np.minimum(deltas[:, 3], MAX_LOG_SIZE_RATIO))
     y1 = center_y - 0.5 * height
     x1 = center_x - 0.5 * width
     y2 = y1 + height

@@ -10,12 +10,15 @@ Glossary
 """
 import tensorflow as tf
 
+from mrcnn.core.boxes import MAX_LOG_SIZE_RATIO
+
 
 def apply_box_deltas_graph(boxes, deltas):
     """Apply deltas to boxes.
 
     boxes: [..., 4] (y1, x1, y2, x2); deltas: [..., 4] (dy, dx, log(dh), log(dw)).
-    Returns [..., 4] refined boxes.
+    Returns [..., 4] refined boxes. log(dh), log(dw) are clamped at MAX_LOG_SIZE_RATIO, as
+    mrcnn.core.boxes.apply_box_deltas.
     """
     height = boxes[..., 2] - boxes[..., 0]
     width = boxes[..., 3] - boxes[..., 1]
@@ -23,8 +26,8 @@ def apply_box_deltas_graph(boxes, deltas):
     center_x = boxes[..., 1] + 0.5 * width
     center_y += deltas[..., 0] * height
     center_x += deltas[..., 1] * width
-    height *= tf.exp(deltas[..., 2])
-    width *= tf.exp(deltas[..., 3])
+    height *= tf.exp(tf.minimum(deltas[..., 2], MAX_LOG_SIZE_RATIO))
+    width *= tf.exp(tf.minimum(deltas[..., 3], MAX_LOG_SIZE_RATIO))
     y1 = center_y - 0.5 * height
     x1 = center_x - 0.5 * width
     return tf.stack([y1, x1, y1 + height, x1 + width], axis=-1, name="apply_box_deltas_out")

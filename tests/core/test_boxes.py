@@ -196,3 +196,33 @@ def test_trim_zeros_removes_all_zero_rows_only():
 def test_trim_zeros_rejects_1d():
     with pytest.raises(ValueError, match="2-D"):
         trim_zeros(np.zeros(4))
+
+
+def test_apply_box_deltas_clamps_huge_size_deltas():
+    """An untrained head can predict log(dh) of hundreds: exp overflows to inf and y1 + inf - inf
+    gave NaN boxes (CropAndResize then refused them). The size ratio is clamped at 1000/16, as
+    Detectron2 and torchvision do; a finite ratio below it is untouched."""
+    boxes = np.array([[10, 20, 30, 60], [0, 0, 8, 8], [5, 5, 9, 13]])
+    deltas = np.array([[0.0, 0.0, 300.0, 0.0],        # h 20 -> 20 * 62.5 = 1250 about y 20
+                       [0.5, 0.0, 0.0, -300.0],       # w 8 -> 8 * exp(-300) ~ 0, centre y 4 + 4
+                       [0.0, 0.0, 3.0, np.log(3.0)]]) # under the clamp: h 4 e^3, w 24
+    out = apply_box_deltas(boxes, deltas)
+    assert np.all(np.isfinite(out))
+    np.testing.assert_allclose(out[0], [20 - 625, 20, 20 + 625, 60], rtol=1e-5)
+    np.testing.assert_allclose(out[1], [4, 4, 12, 4], atol=1e-4)
+    h = 4 * np.exp(3.0)
+    np.testing.assert_allclose(out[2], [7 - h / 2, -3, 7 + h / 2, 21], rtol=1e-5)
+
+
+def test_apply_box_deltas_graph_clamps_as_numpy():
+    import tensorflow as tf
+
+    from mrcnn.ops.boxes import apply_box_deltas_graph
+    boxes = np.array([[0.1, 0.2, 0.3, 0.6], [0.0, 0.0, 0.08, 0.08]], np.float32)
+    deltas = np.array([[0.2, -0.1, 300.0, 1.0], [0.0, 0.5, -2.0, 500.0]], np.float32)
+    out = apply_box_deltas_graph(tf.constant(boxes), tf.constant(deltas)).numpy()
+    assert np.all(np.isfinite(out))
+    np.testing.assert_allclose(out, apply_box_deltas(boxes, deltas), rtol=1e-5, atol=1e-6)
+    # By hand, row 0: h 0.2 * 62.5 = 12.5 about centre 0.2 + 0.2 * 0.2 = 0.24; w 0.4 e.
+    np.testing.assert_allclose(out[0], [0.24 - 6.25, 0.4 - 0.04 - 0.2 * np.e,
+                                        0.24 + 6.25, 0.36 + 0.2 * np.e], rtol=1e-5)
