@@ -19,6 +19,7 @@ Three kinds of augmentation are accepted by apply_augmentation:
 Bounding boxes are not augmented: load_image_gt recomputes them from the augmented masks.
 """
 import copy
+import random
 import sys
 
 import numpy as np
@@ -92,7 +93,12 @@ def _apply_albumentations(image, masks, augmentation, rng):
     if rng is not None:
         # A private copy: the caller's transform (shared by worker threads) keeps its state.
         augmentation = copy.deepcopy(augmentation)
-        augmentation.set_random_seed(_seed(rng))
+        # One NumPy and one Python generator for the whole tree, drawn from in call order. Not
+        # set_random_seed(seed): albumentations 2.x gives every nested transform generators of
+        # that same seed, so their draws coincide: two p=0.5 flips both apply or neither, and
+        # a SomeOf inside a OneOf picks its pair from the OneOf's own draw.
+        augmentation.set_random_state(np.random.default_rng(_seed(rng)),
+                                      random.Random(_seed(rng)))
     count = masks.shape[2]
     result = augmentation(image=image,
                           masks=[masks[:, :, i].astype(np.uint8) for i in range(count)])
@@ -161,7 +167,9 @@ def apply_augmentation(image, masks, augmentation, rng=None):
     rng: optional numpy.random.Generator. Given, the imgaug / albumentations randomness is
         seeded from it (a copy of the augmentation is seeded, the caller's object keeps its
         state), so the result is reproducible; None uses the augmentation's own random state
-        (Matterport's behaviour). A plain callable manages its own randomness.
+        (Matterport's behaviour). Nested transforms draw independently either way: imgaug
+        derives a generator per child, albumentations transforms share one stream. A plain
+        callable manages its own randomness.
 
     Returns: (image, masks): the augmented image, with the dtype and channel count of `image`,
         and bool masks [new_height, new_width, instances]. The image may change size (e.g. a

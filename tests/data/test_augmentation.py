@@ -176,3 +176,132 @@ def test_imgaug_seeded_by_rng(sample):
     b = apply_augmentation(image, mask, aug, rng=np.random.default_rng(7))
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
+
+
+# ---------------------------------------------------------------- seeded draws of nested transforms
+# Which of the 8 flip/turn poses a seeded augmentation gives, over many calls, each with its own
+# child generator as build_batch gives each image. A 4x4 image of 16 distinct values tells the
+# poses apart; the mask (the pixel of value 5) must move with it.
+POSE_IMAGE = np.arange(16, dtype=np.uint8).reshape(4, 4)
+
+
+def pose_frequencies(augmentation, draws, seed=0):
+    """{pose bytes: fraction of draws}; asserts that the mask followed the image each time."""
+    counts = {}
+    for rng in np.random.default_rng(seed).spawn(draws):
+        image, masks = apply_augmentation(POSE_IMAGE[..., None], (POSE_IMAGE == 5)[..., None],
+                                          augmentation, rng=rng)
+        np.testing.assert_array_equal(masks[..., 0], image[..., 0] == 5)
+        key = image[..., 0].tobytes()
+        counts[key] = counts.get(key, 0) + 1
+    return {key: n / draws for key, n in counts.items()}
+
+
+def assert_frequencies(got, expected, draws):
+    """Each pose's frequency within 4.5 binomial standard deviations of its probability; no
+    pose that cannot occur."""
+    assert abs(sum(expected.values()) - 1) < 1e-9
+    assert set(got) <= set(expected), "poses that cannot occur came out"
+    for key, p in expected.items():
+        tolerance = 4.5 * np.sqrt(p * (1 - p) / draws)
+        assert abs(got.get(key, 0.0) - p) <= tolerance, (
+            np.frombuffer(key, np.uint8).reshape(4, 4), got.get(key, 0.0), p)
+
+
+def add(expected, pose, p):
+    expected[pose.tobytes()] = expected.get(pose.tobytes(), 0.0) + p
+
+
+def test_albumentations_seeded_sibling_transforms_draw_independently():
+    # Two p=0.5 flips: none, either or both, 1/4 each. Seeded with set_random_seed, every
+    # transform of a Compose got generators of the same seed: both flips or neither, never one.
+    draws = 400
+    expected = {}
+    for h in (False, True):
+        for v in (False, True):
+            pose = POSE_IMAGE[:, ::-1] if h else POSE_IMAGE
+            add(expected, pose[::-1] if v else pose, 1 / 4)
+    compose = A.Compose([A.HorizontalFlip(p=0.5), A.VerticalFlip(p=0.5)])
+    assert_frequencies(pose_frequencies(compose, draws), expected, draws)
+
+
+def test_albumentations_seeded_some_of_with_chance_transforms():
+    # 2 of 3 transforms picked uniformly (3 pairs, applied in list order), each picked one then
+    # applied with p=0.5 (as samples/nucleus does): none, one or both of the pair.
+    draws = 600
+    steps = [lambda a: a[:, ::-1], lambda a: a[::-1], lambda a: a.T]
+    expected = {}
+    for i in range(3):
+        for j in range(i + 1, 3):
+            for first in (False, True):
+                for second in (False, True):
+                    pose = steps[i](POSE_IMAGE) if first else POSE_IMAGE
+                    add(expected, steps[j](pose) if second else pose, 1 / 3 * 1 / 4)
+    some_of = A.SomeOf([A.HorizontalFlip(p=0.5), A.VerticalFlip(p=0.5), A.Transpose(p=0.5)],
+                       n=2, p=1)
+    assert_frequencies(pose_frequencies(some_of, draws), expected, draws)
+
+
+def test_albumentations_seeded_some_of_nested_in_one_of():
+    # OneOf (p=1) of two equally weighted branches: a transpose (1/2), or a SomeOf that picks 2
+    # of {left-right flip, up-down flip, 0-3 quarter turns} (3 pairs, applied in list order)
+    # with the turn's k uniform in 0..3. The flips pair gives the half turn: 1/6; the SomeOf
+    # spreads the rest over the four mirror poses, 1/12 each, one of which is the transpose
+    # (7/12 with its branch). With set_random_seed the nested SomeOf reused the OneOf's draw
+    # and picked the flips pair about 1/4 of the time instead of 1/6.
+    draws = 1200
+    steps = ["left-right", "up-down", "turn"]
+    expected = {}
+    add(expected, POSE_IMAGE.T, 1 / 2)
+    for i in range(3):
+        for j in range(i + 1, 3):
+            for k in range(4):
+                pose = POSE_IMAGE
+                for step in (steps[i], steps[j]):
+                    pose = {"left-right": pose[:, ::-1], "up-down": pose[::-1],
+                            "turn": np.rot90(pose, k)}[step]
+                add(expected, pose, 1 / 2 * 1 / 3 * 1 / 4)
+    assert len(expected) == 5             # half turn + 4 mirror poses; no quarter turns
+    one_of = A.OneOf([A.SomeOf([A.HorizontalFlip(p=1), A.VerticalFlip(p=1),
+                                A.RandomRotate90(p=1)], n=2),
+                      A.Transpose(p=1)], p=1)
+    assert_frequencies(pose_frequencies(one_of, draws), expected, draws)
+
+
+def test_albumentations_seeded_draws_reproducible_and_caller_untouched():
+    one_of = A.OneOf([A.HorizontalFlip(p=1), A.VerticalFlip(p=1)], p=0.5)
+    before = (one_of.random_generator.bit_generator.state, one_of.py_random.getstate())
+    runs = [[apply_augmentation(POSE_IMAGE[..., None], (POSE_IMAGE == 5)[..., None], one_of,
+                                rng=rng)[0].tobytes()
+             for rng in np.random.default_rng(3).spawn(20)] for _ in range(2)]
+    assert runs[0] == runs[1] and len(set(runs[0])) == 3
+    after = (one_of.random_generator.bit_generator.state, one_of.py_random.getstate())
+    assert after == before
+
+
+def test_imgaug_seeded_some_of_nested_in_one_of():
+    # The same question for imgaug: seed_ derives a generator per child, so the nested SomeOf
+    # draws apart from its OneOf. Branches: Fliplr then Rot90(1) (a mirror pose, 1/2), or 2 of
+    # {Fliplr, Flipud, Rot90 k in 0..3}. Rot90 is not in MASK_AUGMENTERS, so the masks stay
+    # as they are: only the image's pose is compared here.
+    iaa = pytest.importorskip("imgaug.augmenters", reason="imgaug (pip install imaug) missing")
+    draws = 600
+    steps = ["left-right", "up-down", "turn"]
+    expected = {}
+    add(expected, np.rot90(POSE_IMAGE[:, ::-1], -1), 1 / 2)     # imgaug turns clockwise
+    for i in range(3):
+        for j in range(i + 1, 3):
+            for k in range(4):
+                pose = POSE_IMAGE
+                for step in (steps[i], steps[j]):
+                    pose = {"left-right": pose[:, ::-1], "up-down": pose[::-1],
+                            "turn": np.rot90(pose, k)}[step]
+                add(expected, pose, 1 / 2 * 1 / 3 * 1 / 4)
+    aug = iaa.OneOf([iaa.SomeOf(2, [iaa.Fliplr(1.0), iaa.Flipud(1.0), iaa.Rot90((0, 3))]),
+                     iaa.Sequential([iaa.Fliplr(1.0), iaa.Rot90(1)])])
+    counts = {}
+    for rng in np.random.default_rng(1).spawn(draws):
+        image, _ = apply_augmentation(POSE_IMAGE[..., None], np.zeros((4, 4, 1), bool), aug,
+                                      rng=rng)
+        counts[image[..., 0].tobytes()] = counts.get(image[..., 0].tobytes(), 0) + 1
+    assert_frequencies({key: n / draws for key, n in counts.items()}, expected, draws)
