@@ -3,6 +3,7 @@
     python benchmarks/benchmark.py                       # the shapes config of issue 3
     python benchmarks/benchmark.py --size 256 --batch 2 --layers heads --steps 8
     python benchmarks/benchmark.py --size 1024 --batch 2 --mixed-precision mixed_float16  # a GPU
+    python benchmarks/benchmark.py --skip data train detect export --feed   # fit()'s feed only
 
 Prints medians after warm-up (the first steps trace the graph). Figures depend on the machine and
 its load: compare runs on the same machine only.
@@ -34,6 +35,10 @@ def parse_args(argv=None):
                    help="Config.MIXED_PRECISION (default: float32)")
     p.add_argument("--skip", nargs="*", default=[],
                    choices=["train", "data", "detect", "export"])
+    p.add_argument("--feed", nargs="*", choices=["static", "open"],
+                   help="also time fit() steps (layers all) on DataSequence.as_tf_dataset(): "
+                        "its static signature (one batch shape) and/or shapes left open (what "
+                        "a dataset of several bucket shapes gets); --feed alone: both")
     return p.parse_args(argv)
 
 
@@ -85,6 +90,50 @@ def bench_train(args, dataset, out):
             batches[next(i) % len(batches)]), args.steps, args.warmup)
         out(f"train layers={layers:5s}  {med:6.3f} s/step  (min {lo:.3f}, max {hi:.3f})  "
             f"{config.BATCH_SIZE / med:6.2f} images/s")
+
+
+def bench_feed(args, dataset, out):
+    """Seconds per fit() step on the DataSequence feed, as model.train() runs it, with the
+    feed's own signature and with every axis but the last left open."""
+    import keras
+    import tensorflow as tf
+
+    from mrcnn.data.pipeline import DataSequence
+    from mrcnn.maskrcnn import MaskRCNN
+    from mrcnn.training.presets import layer_regex
+
+    class StepTimes(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.times = []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.times.append(time.perf_counter() - self.start)
+
+    config = make_config(args, "training")
+    for shapes in args.feed or ("static", "open"):
+        model = MaskRCNN("training", config, "/tmp/mrcnn_bench_logs")
+        model.set_trainable(layer_regex("all"), verbose=0)
+        model.keras_model.compile(optimizer=keras.optimizers.SGD(0.001, momentum=0.9),
+                                  jit_compile=False)
+        sequence = DataSequence(dataset, config, seed=0, workers=args.workers)
+        feed = sequence.as_tf_dataset()
+        if shapes == "open":
+            signature = {name: tf.TensorSpec([None] * (spec.shape.rank - 1) + spec.shape[-1:],
+                                             spec.dtype, name=name)
+                         for name, spec in sequence.signature().items()}
+            feed = tf.data.Dataset.from_generator(sequence._endless,
+                                                  output_signature=signature)
+        timer = StepTimes()
+        model.keras_model.fit(feed, steps_per_epoch=args.warmup + args.steps, epochs=1,
+                              verbose=0, callbacks=[timer])
+        times = timer.times[args.warmup:]
+        med = statistics.median(times)
+        out(f"fit() step, {shapes:6s} shapes  {med:6.3f} s/step  (min {min(times):.3f}, "
+            f"max {max(times):.3f})  {config.BATCH_SIZE / med:6.2f} images/s")
 
 
 def bench_data(args, dataset, out):
@@ -179,6 +228,8 @@ def main(argv=None):
         bench_data(args, dataset, out)
     if "train" not in args.skip:
         bench_train(args, dataset, out)
+    if args.feed is not None:
+        bench_feed(args, dataset, out)
     if "detect" not in args.skip or "export" not in args.skip:
         model, images = bench_detect(args, dataset, out)
         if "export" not in args.skip:

@@ -190,6 +190,25 @@ def test_sequence_groups_images_by_bucket_shape(config, make_dataset, helpers):
         assert seen == set(range(6))
 
 
+def test_signature_is_static_for_one_shape_and_open_for_several(config, make_dataset, helpers):
+    """fit() traces its step for the feed's signature: with one batch shape the shapes are
+    static (a step traced for unknown shapes ran 2x slower: benchmarks/benchmark.py --feed),
+    with several only the last axis is (one trace serves every bucket)."""
+    config.IMAGE_RESIZE_MODE = "pad64"
+    config.IMAGE_MIN_DIM = 0
+    one = make_dataset([helpers.boxes_image(64, 128, [(2, 2, 30, 30)]) for _ in range(3)])
+    static = DataSequence(one, config, batch_size=2, seed=0).signature()
+    batch = DataSequence(one, config, batch_size=2, seed=0).batch(0, 0)
+    assert static["input_image"].shape.as_list() == [2, 64, 128, 3]
+    for name, value in batch.items():
+        assert static[name].shape.as_list() == list(value.shape), name
+    several = make_dataset([helpers.boxes_image(h, w, [(2, 2, 30, 30)])
+                            for h, w in [(64, 128), (128, 64)]])
+    open_ = DataSequence(several, config, batch_size=2, seed=0).signature()
+    assert open_["input_image"].shape.as_list() == [None, None, None, 3]
+    assert open_["input_rpn_match"].shape.as_list() == [None, None, 1]
+
+
 def parse_ids(batch):
     from mrcnn.core.meta import parse_image_meta
     return [int(i) for i in parse_image_meta(batch["input_image_meta"])["image_id"]]
