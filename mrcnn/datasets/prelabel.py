@@ -31,9 +31,10 @@ Glossary:
 
 One instance becomes: labelme, one polygon shape per part, the parts of a multi-part instance
 sharing a group_id (LabelmeDataset merges them back into one instance); VIA, one polygon region
-per part (VIA has no groups: ViaDataset reads each region as an instance; the region attribute
-"instance" tells which parts came from one detection); COCO, one annotation whose segmentation
-is the RLE of the mask (or one polygon per part).
+per part, the parts of one detection sharing the value of the region attribute GROUP_KEY
+("instance"; VIA has no groups: ViaDataset.load_via(..., group_key=GROUP_KEY) merges them back
+into one instance); COCO, one annotation whose segmentation is the RLE of the mask (or one
+polygon per part).
 """
 import json
 import os
@@ -43,6 +44,7 @@ import skimage.measure
 from pycocotools import mask as mask_utils
 
 from mrcnn.datasets.rasterize import check_class_names
+from mrcnn.datasets.via import GROUP_KEY
 from mrcnn.evaluation.coco_format import encode_masks
 from mrcnn.files import atomic_path
 
@@ -56,7 +58,7 @@ LABELME_VERSION = "5.5.0"
 VIA_FILE_NAME = "via_project.json"
 COCO_FILE_NAME = "coco_instances.json"
 #: The region attribute that holds the class name in written VIA projects (load them with
-#: ViaDataset.load_via(..., class_key=VIA_CLASS_KEY)).
+#: ViaDataset.load_via(..., class_key=VIA_CLASS_KEY, group_key=GROUP_KEY)).
 VIA_CLASS_KEY = "label"
 #: Simplification tolerance in pixels: vertices within this distance of the simplified outline
 #: are dropped. Measured on the ground truth of three real sets (rice leaf, kudzu, COCO excerpt),
@@ -340,15 +342,16 @@ def write_via(detections, class_names, path=None, class_key=VIA_CLASS_KEY,
 
     Each part of an instance is a polygon region (all_points_x, all_points_y) whose
     region_attributes hold the class name under ``class_key``, the score ("score": "0.934")
-    and the instance's number in its image ("instance": "1", shared by the parts of one
-    detection); the project's attribute definitions make the class a dropdown in VIA.
-    "filename" is the image path relative to the json, "size" its file size in bytes.
-    Load it with ViaDataset().load_via(path, class_key=class_key), where each region is an
-    instance. Returns a WriteReport; an existing file is skipped unless overwrite.
+    and the instance's number in its image under GROUP_KEY ("instance": "1", shared by the
+    parts of one detection); the project's attribute definitions make the class a dropdown in
+    VIA. "filename" is the image path relative to the json, "size" its file size in bytes.
+    Load it with ViaDataset().load_via(path, class_key=class_key, group_key=GROUP_KEY), which
+    makes the regions of one detection one instance again. Returns a WriteReport; an existing
+    file is skipped unless overwrite.
     """
-    if not isinstance(class_key, str) or not class_key or class_key in ("score", "instance"):
+    if not isinstance(class_key, str) or not class_key or class_key in ("score", GROUP_KEY):
         raise ValueError("class_key must be a non-empty str other than 'score' and "
-                         "'instance', got {!r}".format(class_key))
+                         "{!r}, got {!r}".format(GROUP_KEY, class_key))
     names = _class_names(class_names)
     report = WriteReport("via")
     images = _images(detections, names, min_score, tolerance, min_part_area, report)
@@ -366,7 +369,7 @@ def write_via(detections, class_names, path=None, class_key=VIA_CLASS_KEY,
                                          "all_points_y": [float(y) for y in polygon[:, 1]]},
                     "region_attributes": {class_key: instance["class_name"],
                                           "score": "{:.3f}".format(instance["score"]),
-                                          "instance": str(number)}})
+                                          GROUP_KEY: str(number)}})
         instance_count += len(instances)
         filename = _relative(image_path, folder)
         size = os.path.getsize(image_path) if os.path.isfile(image_path) else -1
@@ -395,9 +398,9 @@ def write_via(detections, class_names, path=None, class_key=VIA_CLASS_KEY,
                                    "default_options": {}},
                        "score": {"type": "text", "description": "Mask R-CNN score",
                                  "default_value": ""},
-                       "instance": {"type": "text",
-                                    "description": "the parts of one detection share it",
-                                    "default_value": ""}},
+                       GROUP_KEY: {"type": "text",
+                                   "description": "the parts of one detection share it",
+                                   "default_value": ""}},
             "file": {}},
         "_via_data_format_version": VIA_FORMAT_VERSION,
         "_via_image_id_list": list(metadata),

@@ -19,22 +19,33 @@ Glossary:
                  "a.b" looks up region_attributes["a"]["b"] in nested attributes. A checkbox
                  attribute ({"dog": true, "cat": false}) gives the one option that is checked.
                  Without class_key every region is of one class.
+  group_key      the region_attributes key (dotted as class_key) whose value ties regions of
+                 one image together: regions with the same non-empty value are one instance,
+                 the union of their shapes (VIA has no groups of its own). Pre-label projects
+                 (mrcnn.datasets.prelabel.write_via) mark the parts of one detection with
+                 GROUP_KEY.
   classes        source "via", ids 1..K in class_names order, else in sorted name order.
   image id       image_info[i]["id"] is the image's file name.
-Each region is one instance. Coordinates follow mrcnn.datasets.rasterize (pixel centres at
-integers, as Matterport's balloon sample drew them); shapes are clipped to the image, whose size
-is read from the image file.
+Each region is one instance, unless group_key joins it with others. Coordinates follow
+mrcnn.datasets.rasterize (pixel centres at integers, as Matterport's balloon sample drew them);
+shapes are clipped to the image, whose size is read from the image file.
 """
 import collections
+import logging
 import os
 
 from mrcnn.datasets.base import DatasetError
 from mrcnn.datasets.rasterize import (ImageFileDataset, ShapeError, check_class_names, disk,
                                       ellipse, mask_area, polygon, read_json, rectangle)
 
-__all__ = ["ViaDataset", "DEFAULT_CLASS_NAME"]
+__all__ = ["ViaDataset", "DEFAULT_CLASS_NAME", "GROUP_KEY"]
+
+logger = logging.getLogger(__name__)
 
 SOURCE = "via"
+#: The region attribute that numbers instances in the pre-label projects write_via writes: the
+#: parts of one detection share its value. Load them with load_via(..., group_key=GROUP_KEY).
+GROUP_KEY = "instance"
 #: The class of every region when neither class_key nor class_names names one.
 DEFAULT_CLASS_NAME = "object"
 #: Shapes without area: skipped with a counted warning.
@@ -47,7 +58,7 @@ class ViaDataset(ImageFileDataset):
     mrcnn.datasets.rasterize)."""
 
     def load_via(self, json_path, image_dir=None, class_key=None, class_names=None,
-                 keep_unannotated=False, exif_orientation=False):
+                 keep_unannotated=False, exif_orientation=False, group_key=None):
         """Load a VIA json export and register its classes and images.
 
         json_path: the VIA 1.x / 2.x export (e.g. via_region_data.json) or VIA 2 project file.
@@ -64,9 +75,17 @@ class ViaDataset(ImageFileDataset):
         exif_orientation: turn camera images upright by their EXIF tag. Off by default: VIA 1
             and older browsers showed images as stored; set it when the annotator's browser
             turned the images (today's browsers do).
+        group_key: region_attributes key (dotted for nested attributes) whose value makes
+            instances of several regions: the regions of one image with the same non-empty
+            value are one instance (the union of their shapes), in the place of the first of
+            them; regions without it (or with an empty value) stay one instance each. Use
+            GROUP_KEY ("instance") for projects written by mrcnn.datasets.prelabel.write_via.
+            None (the default): every region is an instance, as VIA files have always loaded
+            here; a warning then tells of regions that share a GROUP_KEY value.
 
         Raises DatasetError for malformed json (naming file and position), a layout that is not
-        VIA 1.x / 2.x, and, all at once, missing or unreadable images. Regions that cannot become
+        VIA 1.x / 2.x, regions of one group with different classes (naming file, image and
+        regions), and, all at once, missing or unreadable images. Regions that cannot become
         instances (polylines, polygons with fewer than 3 points, zero-area regions, regions
         without a class) are skipped with one counted warning and recorded in ``skipped``.
         """
@@ -81,11 +100,17 @@ class ViaDataset(ImageFileDataset):
                              "holds the class with class_key".format(doing, len(class_names)))
         if class_key is not None and (not isinstance(class_key, str) or not class_key):
             raise TypeError("class_key must be a non-empty str, got {!r}".format(class_key))
+        if group_key is not None and (not isinstance(group_key, str) or not group_key):
+            raise TypeError("group_key must be a non-empty str, got {!r}".format(group_key))
+        if group_key is not None and group_key == class_key:
+            raise ValueError("{}: group_key and class_key are both {!r}: grouping by the class "
+                             "would make all regions of a class one instance".format(
+                                 doing, group_key))
         single = (class_names or [DEFAULT_CLASS_NAME])[0] if class_key is None else None
 
         entries = _entries(read_json(json_path, "VIA file"), json_path)
 
-        records = []
+        records, ungrouped = [], []
         for key, entry in entries:
             regions = entry["regions"]
             regions = list(regions.values()) if isinstance(regions, dict) else regions
@@ -93,15 +118,18 @@ class ViaDataset(ImageFileDataset):
                 self._skip(json_path, "image {}".format(entry["filename"]),
                            "image without regions (keep_unannotated=False)", warn=False)
                 continue
-            shapes = []
+            parsed = []
             for index, region in enumerate(regions):
-                parsed = self._region(region, index, entry["filename"], json_path,
-                                      class_key, single)
-                if parsed is not None:
-                    shapes.append(parsed)
+                item = self._region(region, index, entry["filename"], json_path,
+                                    class_key, single, group_key)
+                if item is not None:
+                    parsed.append(item)
+            if group_key is None and _shares_group(regions):
+                ungrouped.append(entry["filename"])
             records.append({"filename": entry["filename"],
                             "path": os.path.join(image_dir, entry["filename"]),
-                            "shapes": shapes})
+                            "instances": _grouped(parsed, entry["filename"], doing,
+                                                  group_key)})
         names_seen = collections.Counter(r["filename"] for r in records)
         repeated = sorted(name for name, n in names_seen.items() if n > 1)
         if repeated:
@@ -116,28 +144,38 @@ class ViaDataset(ImageFileDataset):
         elif single is not None:
             names = [single]
         else:
-            names = sorted({label for r in records for label, _, _ in r["shapes"]})
+            names = sorted({item["label"] for r in records for item in r["instances"]})
         class_id_of = {name: i for i, name in enumerate(names, start=1)}
         self._add_classes(SOURCE, names, doing)
 
         for r, (height, width) in zip(records, sizes):
             instances = []
-            for label, index, shape in r["shapes"]:
-                what = "image {} region {}".format(r["filename"], index)
-                if label not in class_id_of:
-                    self._skip(json_path, "{} (class {!r})".format(what, label),
+            for item in r["instances"]:
+                indexes = item["indexes"]
+                what = "image {} region{} {}".format(r["filename"], "s" if len(indexes) > 1
+                                                     else "", ", ".join(map(str, indexes)))
+                if item["label"] not in class_id_of:
+                    self._skip(json_path, "{} (class {!r})".format(what, item["label"]),
                                "class not in class_names")
-                elif mask_area([shape], height, width) == 0:
+                elif mask_area(item["shapes"], height, width) == 0:
                     self._skip(json_path, what, "zero-area region (no pixel inside the image)")
                 else:
-                    instances.append((class_id_of[label], [shape]))
+                    instances.append((class_id_of[item["label"]], item["shapes"]))
             self.add_image(SOURCE, image_id=r["filename"], path=r["path"], width=width,
                            height=height, annotation=json_path,
                            exif_orientation=exif_orientation, instances=instances)
         self._warn_skipped(doing)
+        if ungrouped:
+            logger.warning(
+                "%s: regions share a '%s' value in %d image(s) (%s), as in the pre-label "
+                "projects write_via writes, where they are the parts of one detection; each "
+                "region was loaded as an instance of its own: pass group_key=%r to load them "
+                "as one.", doing, GROUP_KEY, len(ungrouped),
+                ", ".join(ungrouped[:3]) + (", ..." if len(ungrouped) > 3 else ""), GROUP_KEY)
 
-    def _region(self, region, index, filename, json_path, class_key, single):
-        """(class name, region index, shape) of a region, or None (recorded as skipped)."""
+    def _region(self, region, index, filename, json_path, class_key, single, group_key):
+        """(class name, region index, shape, group value or None) of a region, or None
+        (recorded as skipped)."""
         what = "image {} region {}".format(filename, index)
         if not isinstance(region, dict) or not isinstance(region.get("shape_attributes"), dict):
             self._skip(json_path, what, "region without shape_attributes")
@@ -149,6 +187,12 @@ class ViaDataset(ImageFileDataset):
             label, problem = _class_of(attributes, class_key)
             if problem:
                 self._skip(json_path, what, problem.format(key=class_key))
+                return None
+        group = None
+        if group_key is not None:
+            group, problem = _attribute(attributes, group_key)
+            if problem:
+                self._skip(json_path, what, problem.format(key=group_key))
                 return None
         shape = region["shape_attributes"]
         name = shape.get("name")
@@ -171,7 +215,43 @@ class ViaDataset(ImageFileDataset):
         except ShapeError as e:
             self._skip(json_path, what, "{} ({} region)".format(e, name))
             return None
-        return label, index, drawn
+        return label, index, drawn, group
+
+
+def _grouped(parsed, filename, doing, group_key):
+    """The instances of one image's parsed regions: dicts "label", "indexes" (region indexes)
+    and "shapes", one per region without a group value and one per group value (in the place
+    of its first region). DatasetError for a group whose regions have different classes."""
+    instances, by_group = [], {}
+    for label, index, shape, group in parsed:
+        if group is not None and group in by_group:
+            instance = by_group[group]
+            if instance["label"] != label:
+                raise DatasetError(
+                    "{}: image {}: regions {} and {} share the {!r} value {!r} but are of "
+                    "different classes ({!r}, {!r}); the regions of one instance must have "
+                    "one class: give one of them another {!r} value or none".format(
+                        doing, filename, instance["indexes"][0], index, group_key, group,
+                        instance["label"], label, group_key))
+            instance["indexes"].append(index)
+            instance["shapes"].append(shape)
+            continue
+        instance = {"label": label, "indexes": [index], "shapes": [shape]}
+        instances.append(instance)
+        if group is not None:
+            by_group[group] = instance
+    return instances
+
+
+def _shares_group(regions):
+    """Whether two regions of an image have the same non-empty GROUP_KEY value."""
+    values = []
+    for region in regions:
+        if isinstance(region, dict):
+            value, _ = _attribute(region.get("region_attributes") or {}, GROUP_KEY)
+            if value is not None:
+                values.append(value)
+    return len(values) != len(set(values))
 
 
 def _entries(content, json_path):
@@ -198,10 +278,20 @@ def _entries(content, json_path):
 
 def _class_of(attributes, class_key):
     """(class name, None), or (None, reason) for a region without a usable class."""
-    value = attributes.get(class_key, _MISSING) if isinstance(attributes, dict) else _MISSING
-    if value is _MISSING and "." in class_key:
+    value, problem = _attribute(attributes, class_key)
+    if value is None and problem is None:
+        return None, "region without a '{key}' class"
+    return value, problem
+
+
+def _attribute(attributes, key):
+    """(value as a stripped str, None) of region_attributes[key] ("a.b": nested; a checkbox
+    gives its one checked option); (None, None) when it is missing, null or blank; (None,
+    reason) when it is unusable (a list, several options checked)."""
+    value = attributes.get(key, _MISSING) if isinstance(attributes, dict) else _MISSING
+    if value is _MISSING and "." in key:
         value = attributes
-        for part in class_key.split("."):
+        for part in key.split("."):
             value = value.get(part, _MISSING) if isinstance(value, dict) else _MISSING
     if isinstance(value, dict):                         # checkbox: {"option": true, ...}
         checked = [k for k, v in value.items() if v]
@@ -209,7 +299,7 @@ def _class_of(attributes, class_key):
             return None, "region with several '{key}' options checked"
         value = checked[0] if checked else _MISSING
     if value is _MISSING or value is None or (isinstance(value, str) and not value.strip()):
-        return None, "region without a '{key}' class"
+        return None, None
     if isinstance(value, (list, tuple)):
         return None, "region whose '{key}' is a list"
     return str(value).strip(), None

@@ -3,6 +3,7 @@ back through the project's own loaders (same classes, mask IoU >= 0.9), on image
 and on the real sets in ../shared/datasets; the never-overwrite rule; the written files go
 through the training batch pipeline."""
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from pycocotools import mask as mask_utils
 from mrcnn.datasets import CocoDataset, LabelmeDataset, ViaDataset
 from mrcnn.datasets.prelabel import (mask_polygons, write_coco, write_labelme, write_via)
 from mrcnn.datasets.rasterize import draw_shape, polygon
+from mrcnn.datasets.via import GROUP_KEY
 
 SHARED = Path(__file__).parents[2].parent / "shared" / "datasets"
 needs_real = pytest.mark.skipif(not SHARED.is_dir(),
@@ -209,7 +211,7 @@ def test_labelme_in_an_out_folder_points_back_to_the_images(images, tmp_path):
 
 # ------------------------------------------------------------------------------ VIA
 
-def test_via_round_trip(images, tmp_path):
+def test_via_round_trip(images, tmp_path, caplog):
     folder, detections, expected = images
     report = write_via(detections, NAMES, min_score=0.5)
     path = folder / "via_project.json"
@@ -225,14 +227,26 @@ def test_via_round_trip(images, tmp_path):
     assert [a["instance"] for a in attributes] == ["1", "2", "3", "3", "4"]
     assert content["_via_attributes"]["region"]["label"]["options"] == {n: n for n in NAMES}
 
+    # The two parts of "pair" are two regions with one "instance" value: group_key makes
+    # them one instance again (IoU >= 0.9 with the detected mask, checked by assert_same).
     dataset = ViaDataset()
-    dataset.load_via(path, class_key="label", class_names=NAMES, keep_unannotated=True)
+    dataset.load_via(path, class_key="label", class_names=NAMES, keep_unannotated=True,
+                     group_key=GROUP_KEY)
     dataset.prepare()
     got = loaded(dataset)
-    # VIA has no groups: the two parts of "pair" are two regions, their union the instance.
-    (_, part1), (_, part2) = got["a.png"][2:4]
-    got["a.png"][2:4] = [("pair", part1 | part2)]
+    assert [name for name, _ in got["a.png"]] == ["ell", "corner", "pair", "round"]
     assert_same(got, expected)
+    assert iou(got["a.png"][2][1], detections[0][1]["masks"][..., 2]) >= 0.9
+
+    # Without group_key each region is an instance (as VIA files always loaded), and a
+    # warning names the attribute to pass.
+    ungrouped = ViaDataset()
+    with caplog.at_level(logging.WARNING):
+        ungrouped.load_via(path, class_key="label", class_names=NAMES)
+    ungrouped.prepare()
+    assert len(ungrouped.load_mask(0)[1]) == 5
+    assert "regions share a 'instance' value in 1 image(s) (a.png)" in caplog.text
+    assert "pass group_key='instance'" in caplog.text
 
 
 def test_via_class_key_of_choice(images):
@@ -439,10 +453,7 @@ def test_real_ground_truth_round_trips(tmp_path):
         labelme.load_labelme(out / "labelme", class_names=names)
         via = ViaDataset()
         via.load_via(out / "via.json", class_key="label", class_names=names,
-                     keep_unannotated=True)
-        via_instances = [[r["region_attributes"]["instance"] for r in e["regions"]] for e in
-                         json.loads((out / "via.json").read_text())["_via_img_metadata"]
-                         .values()]
+                     keep_unannotated=True, group_key=GROUP_KEY)
         image_dir = os.path.dirname(detections[0][0])
         rle, polygons = CocoDataset(), CocoDataset()
         rle.load_coco(out / "rle.json", image_dir)
@@ -451,15 +462,6 @@ def test_real_ground_truth_round_trips(tmp_path):
                                ("polygon", polygons)):
             reloaded.prepare()
             got = loaded(reloaded)
-            if kind == "via":                    # regions of one detection: one instance
-                for file, numbers in zip(expected, via_instances):
-                    merged = {}
-                    for number, (class_name, mask) in zip(numbers, got[file]):
-                        if number in merged:
-                            merged[number] = (class_name, merged[number][1] | mask)
-                        else:
-                            merged[number] = (class_name, mask)
-                    got[file] = list(merged.values())
             assert sorted(got) == sorted(expected), (name, kind)
             for file in expected:
                 assert [c for c, _ in got[file]] == [c for c, _ in expected[file]], \

@@ -272,3 +272,113 @@ def test_via_bad_input(tmp_path):
 
     with pytest.raises(ValueError, match="class_names lists 2 classes but class_key is None"):
         ViaDataset().load_via(missing, class_names=["a", "b"])
+
+
+# ------------------------------------------------------------------------------ group_key
+def group_project(tmp_path, regions_a, regions_b=()):
+    write_image(tmp_path / "a.png")
+    write_image(tmp_path / "b.png")
+    project = {"_via_settings": {}, "_via_attributes": {}, "_via_img_metadata": {
+        "a.png1": {"filename": "a.png", "size": 1, "file_attributes": {},
+                   "regions": list(regions_a)},
+        "b.png1": {"filename": "b.png", "size": 1, "file_attributes": {},
+                   "regions": list(regions_b)}}}
+    path = tmp_path / "project.json"
+    path.write_text(json.dumps(project))
+    return path
+
+
+def rect(x, y, width, height):
+    return {"name": "rect", "x": x, "y": y, "width": width, "height": height}
+
+
+def rect_mask(x, y, width, height):
+    """Pixels whose centres lie in the rectangle (both edges included), in a 20 x 30 image."""
+    mask = np.zeros((20, 30), bool)
+    mask[y:y + height + 1, x:x + width + 1] = True
+    return mask
+
+
+def test_group_key_joins_regions_of_one_image(tmp_path, caplog):
+    triangle = {"name": "polygon", "all_points_x": [2, 12, 2], "all_points_y": [2, 2, 12]}
+    path = group_project(tmp_path, [
+        region(triangle, kind="bird", instance="7"),                    # 0: group 7, first
+        region(rect(20, 1, 4, 3), kind="cat"),                          # 1: no attribute
+        region(rect(5, 6, 3, 6), kind="bird", instance="7"),            # 2: group 7, overlaps
+        region(rect(24, 12, 3, 5), kind="cat", instance=" 8 "),         # 3: group 8
+        region(rect(15, 15, 2, 2), kind="cat", instance=""),            # 4: empty: alone
+        region(rect(26, 2, 2, 2), kind="cat", instance=8),              # 5: group 8 (number)
+    ], [
+        region(rect(1, 1, 2, 2), kind="bird", instance="7"),            # per image: apart
+        region(rect(5, 5, 2, 2), kind="bird", instance="9"),
+    ])
+    dataset = ViaDataset()
+    dataset.load_via(path, class_key="kind", group_key="instance")
+    dataset.prepare()
+    assert dataset.class_names == ["BG", "bird", "cat"]
+    mask, class_ids = dataset.load_mask(0)
+    np.testing.assert_array_equal(class_ids, [1, 2, 2, 2])
+    triangle_mask = np.zeros((20, 30), bool)
+    rr, cc = skimage.draw.polygon([2, 2, 12], [2, 12, 2], shape=(20, 30))
+    triangle_mask[rr, cc] = True
+    expected = [triangle_mask | rect_mask(5, 6, 3, 6),                 # in region 0's place
+                rect_mask(20, 1, 4, 3),
+                rect_mask(24, 12, 3, 5) | rect_mask(26, 2, 2, 2),
+                rect_mask(15, 15, 2, 2)]
+    assert mask.shape == (20, 30, 4)
+    for k, want in enumerate(expected):
+        np.testing.assert_array_equal(mask[..., k], want, err_msg=str(k))
+    assert mask[..., 0].sum() < triangle_mask.sum() + rect_mask(5, 6, 3, 6).sum()  # overlap
+    np.testing.assert_array_equal(dataset.load_mask(1)[1], [1, 1])     # b.png: two instances
+
+    # Without group_key every region is an instance, as before, with a warning naming it.
+    plain = ViaDataset()
+    with caplog.at_level(logging.WARNING):
+        plain.load_via(path, class_key="kind")
+    plain.prepare()
+    mask, class_ids = plain.load_mask(0)
+    np.testing.assert_array_equal(class_ids, [1, 2, 1, 2, 2, 2])
+    np.testing.assert_array_equal(mask[..., 2], rect_mask(5, 6, 3, 6))
+    assert "regions share a 'instance' value in 1 image(s) (a.png)" in caplog.text
+
+    # A group of a class left out is skipped as one, its regions named.
+    birds = ViaDataset()
+    birds.load_via(path, class_key="kind", class_names=["bird"], group_key="instance")
+    skipped = birds.summary(verbose=False)["skipped"]["class not in class_names"]
+    assert [what for _, what in skipped] == [
+        "image a.png region 1 (class 'cat')", "image a.png regions 3, 5 (class 'cat')",
+        "image a.png region 4 (class 'cat')"]
+
+
+def test_group_key_nested_attribute_and_single_class(tmp_path):
+    path = group_project(tmp_path, [
+        region(rect(1, 1, 2, 2), meta={"part": "x"}),
+        region(rect(10, 10, 2, 2), meta={"part": "x"}),
+        region(rect(20, 10, 2, 2), meta={"part": "y"})])
+    dataset = ViaDataset()
+    dataset.load_via(path, group_key="meta.part")
+    dataset.prepare()
+    mask, class_ids = dataset.load_mask(0)
+    np.testing.assert_array_equal(class_ids, [1, 1])
+    np.testing.assert_array_equal(mask[..., 0], rect_mask(1, 1, 2, 2) | rect_mask(10, 10, 2, 2))
+    np.testing.assert_array_equal(mask[..., 1], rect_mask(20, 10, 2, 2))
+
+
+def test_group_key_errors(tmp_path):
+    path = group_project(tmp_path, [], [
+        region(rect(1, 1, 2, 2), kind="bird", instance="3"),
+        region(rect(9, 9, 2, 2), kind="bird", instance="4"),
+        region(rect(5, 5, 2, 2), kind="cat", instance="3")])
+    with pytest.raises(DatasetError) as error:
+        ViaDataset().load_via(path, class_key="kind", group_key="instance")
+    text = str(error.value)
+    assert str(path) in text and "image b.png" in text
+    assert "regions 0 and 2 share the 'instance' value '3' but are of different classes " \
+        "('bird', 'cat')" in text
+    # Loaded region by region, the same file is fine.
+    ViaDataset().load_via(path, class_key="kind")
+
+    with pytest.raises(ValueError, match="group_key and class_key are both 'kind'"):
+        ViaDataset().load_via(path, class_key="kind", group_key="kind")
+    with pytest.raises(TypeError, match="group_key must be a non-empty str"):
+        ViaDataset().load_via(path, class_key="kind", group_key="")
