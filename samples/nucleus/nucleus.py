@@ -91,8 +91,7 @@ def nucleus_augmentation():
     up-down flip, a turn by 0/90/180/270 degrees, brightness x0.8..1.5 and a Gaussian blur of
     sigma 0..5, picked at random, each then applied with probability 1/2 (so none, one or two
     changes, as Matterport's SomeOf((0, 2), ...)). The turns need square inputs (the crops of
-    "crop" mode). One flat SomeOf: a SomeOf nested in a OneOf kept picking the same pair when
-    seeded (albumentations 2.0.8)."""
+    "crop" mode)."""
     import albumentations as A
     return A.SomeOf([A.HorizontalFlip(p=0.5), A.VerticalFlip(p=0.5), A.RandomRotate90(p=0.5),
                      A.MultiplicativeNoise(multiplier=(0.8, 1.5), p=0.5),
