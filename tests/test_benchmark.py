@@ -48,3 +48,23 @@ def test_rectangular_benchmark_prints_both_modes():
     assert re.search(r"square\s+input 192x192\s+\d+\.\d+ s/step", out), out
     assert re.search(r"scale_pad64\s+input 128x192\s+\d+\.\d+ s/step", out), out
     assert re.search(r"square / scale_pad64: \d+\.\d+x", out), out
+
+
+@pytest.mark.slow
+def test_learning_benchmark_runs_the_demo_and_prints_its_headline(tmp_path):
+    """benchmarks/learning.py runs samples/shapes/train_shapes.py (what ./run_demo.sh runs):
+    training under a time budget, evaluation, pictures and the report, then the headline."""
+    learning = load_script("learning")
+    code, out = call_main(learning, [
+        "--minutes", "0.05", "--eval-images", "2", "--train-images", "8",
+        "--logs", str(tmp_path), "--set", "STEPS_PER_EPOCH=2", "VALIDATION_STEPS=1",
+        "IMAGES_PER_GPU=2", "IMAGE_MIN_DIM=128", "IMAGE_MAX_DIM=128"])
+    assert code is None
+    assert re.search(r"float32\s+mAP@0\.5 \d\.\d{3} on 2 held-out images \(COCO mask AP "
+                     r"-?\d\.\d{3}, box AP -?\d\.\d{3}\) after \d+\.\d min of training, 1 "
+                     r"epochs x 2 steps x 2 images; \d+\.\d min in all", out), out
+    produced = tmp_path / "float32" / "out"
+    for name in ("shapes_detections.png", "shapes_training_curves.png", "report/index.html",
+                 "shapes_evaluation.json"):
+        assert (produced / name).is_file(), name
+    assert list((tmp_path / "float32" / "logs").glob("shapes*/mask_rcnn_shapes_0001.h5"))

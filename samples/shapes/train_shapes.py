@@ -8,7 +8,8 @@ the light ResNet18 backbone with BatchNorm trained (TRAIN_BN = True), anchors on
 masks, few ROIs and batches of 4, trained with Adam: the settings that learned fastest on a CPU
 (Matterport's SGD is ``--optimizer sgd``). Training stops when the time budget is spent, after
 dropping the learning rate 10x for its last fifth. Then the last checkpoint is loaded into an
-inference model, mAP@0.5 is computed on held-out images, and a picture of detections is saved.
+inference model, mAP@0.5 is computed on held-out images, and a picture of detections, the
+training curves and an HTML evaluation report (report/index.html) are saved.
 """
 import argparse
 import math
@@ -80,7 +81,7 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def main(argv=None):
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=15.0, help="training time budget")
     parser.add_argument("--logs", default="logs", help="where checkpoints and TensorBoard go")
@@ -92,8 +93,14 @@ def main(argv=None):
                         help="sgd: Matterport's SGD with momentum; adam: Adam")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="config overrides, e.g. --set IMAGES_PER_GPU=4 LEARNING_RATE=0.01")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def run(args):
+    """Train, evaluate and draw as the command line says (parse_args); returns a dict of what
+    it measured: "map50", "mask_ap", "box_ap", "epochs", "steps_per_epoch", "batch_size",
+    "train_minutes" (from the start to the last checkpoint), "total_minutes", "eval_images",
+    and the paths "checkpoint", "picture", "curves", "report"."""
     started = time.time()
     config = DemoShapesConfig().apply_overrides(args.set)
     config.display()
@@ -123,10 +130,14 @@ def main(argv=None):
     checkpoint = model.find_last()
     inference.load_weights(checkpoint, by_name=True)
     eval_ids = val_set.image_ids[:args.eval_images]
-    results = evaluate_model(inference, val_set, image_ids=eval_ids, verbose=1)
-    map50 = results["voc/mAP@0.5"]
-
     os.makedirs(args.out, exist_ok=True)
+    report = os.path.join(args.out, "report")
+    results = evaluate_model(inference, val_set, image_ids=eval_ids, verbose=1, report=report,
+                             log_dir=model.log_dir,
+                             provenance={"weights": checkpoint,
+                                         "dataset": f"{len(eval_ids)} held-out synthetic "
+                                                    f"shapes (seed {args.seed + 1})"})
+
     save_results(results, os.path.join(args.out, "shapes_evaluation.json"))
     picture = os.path.join(args.out, "shapes_detections.png")
     import matplotlib
@@ -145,12 +156,24 @@ def main(argv=None):
     curves = os.path.join(args.out, "shapes_training_curves.png")
     visualize.save_training_curves(model.log_dir, save_path=curves)
 
-    print(f"\nTrained {model.epoch} epochs x {config.STEPS_PER_EPOCH} steps x "
-          f"{config.BATCH_SIZE} images in {trained / 60:.1f} min; checkpoint {checkpoint}")
-    print(f"Detections: {picture}\nTraining curves: {curves}")
-    print(f"COCO mask AP {results['segm/AP']:.3f}, box AP {results['bbox/AP']:.3f}")
-    print(f"mAP@0.5 on {len(eval_ids)} held-out images: {map50:.3f}")
-    return 0 if math.isfinite(map50) else 1
+    return {"map50": results["voc/mAP@0.5"], "mask_ap": results["segm/AP"],
+            "box_ap": results["bbox/AP"], "epochs": model.epoch,
+            "steps_per_epoch": config.STEPS_PER_EPOCH, "batch_size": config.BATCH_SIZE,
+            "train_minutes": trained / 60, "total_minutes": (time.time() - started) / 60,
+            "eval_images": len(eval_ids), "checkpoint": checkpoint, "picture": picture,
+            "curves": curves, "report": os.path.join(report, "index.html")}
+
+
+def main(argv=None):
+    r = run(parse_args(argv))
+    print(f"\nTrained {r['epochs']} epochs x {r['steps_per_epoch']} steps x "
+          f"{r['batch_size']} images in {r['train_minutes']:.1f} min; checkpoint "
+          f"{r['checkpoint']}")
+    print(f"Detections: {r['picture']}\nTraining curves: {r['curves']}\n"
+          f"Evaluation report: {r['report']}")
+    print(f"COCO mask AP {r['mask_ap']:.3f}, box AP {r['box_ap']:.3f}")
+    print(f"mAP@0.5 on {r['eval_images']} held-out images: {r['map50']:.3f}")
+    return 0 if math.isfinite(r["map50"]) else 1
 
 
 if __name__ == "__main__":
