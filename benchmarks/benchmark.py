@@ -2,7 +2,8 @@
 
     python benchmarks/benchmark.py                       # the shapes config of issue 3
     python benchmarks/benchmark.py --size 256 --batch 2 --layers heads --steps 8
-    python benchmarks/benchmark.py --size 1024 --batch 2 --mixed-precision mixed_float16  # a GPU
+    python benchmarks/benchmark.py --precision float32 mixed_bfloat16    # both, one run
+    python benchmarks/benchmark.py --size 1024 --batch 2 --precision float32 mixed_float16  # GPU
     python benchmarks/benchmark.py --skip data train detect export --feed   # fit()'s feed only
 
 Prints medians after warm-up (the first steps trace the graph). Figures depend on the machine and
@@ -31,8 +32,10 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--detect-images", type=int, default=5)
     p.add_argument("--workers", type=int, default=2, help="data-pipeline threads")
-    p.add_argument("--mixed-precision", choices=["mixed_float16", "mixed_bfloat16"],
-                   help="Config.MIXED_PRECISION (default: float32)")
+    p.add_argument("--precision", nargs="+", default=["float32"],
+                   choices=["float32", "mixed_float16", "mixed_bfloat16"],
+                   help="Config.MIXED_PRECISION of each pass (float32: None); several: one "
+                        "pass after the other in this run, for figures to compare")
     p.add_argument("--skip", nargs="*", default=[],
                    choices=["train", "data", "detect", "export"])
     p.add_argument("--feed", nargs="*", choices=["static", "open"],
@@ -53,7 +56,7 @@ def make_config(args, mode):
         BACKBONE = args.backbone
         RPN_ANCHOR_STRIDE = args.anchor_stride
         TRAIN_ROIS_PER_IMAGE = args.rois
-        MIXED_PRECISION = args.mixed_precision
+        MIXED_PRECISION = None if args.mixed_precision == "float32" else args.mixed_precision
 
     return BenchConfig()
 
@@ -216,14 +219,20 @@ def main(argv=None):
     def out(line):
         print(line, flush=True)
 
-    out(f"mrcnn benchmark: {args.size}x{args.size}, batch {args.batch}, {args.backbone}, "
-        f"RPN_ANCHOR_STRIDE={args.anchor_stride}, TRAIN_ROIS_PER_IMAGE={args.rois}, "
-        f"{args.mixed_precision or 'float32'}, "
-        f"TF {tf.__version__}, {os.cpu_count()} CPUs, "
-        f"GPUs: {len(tf.config.list_physical_devices('GPU'))}")
     dataset = ShapesDataset()
     dataset.load_shapes(64, args.size, args.size, seed=0)
     dataset.prepare()
+    for precision in args.precision:
+        args.mixed_precision = precision
+        out(f"mrcnn benchmark: {args.size}x{args.size}, batch {args.batch}, {args.backbone}, "
+            f"RPN_ANCHOR_STRIDE={args.anchor_stride}, TRAIN_ROIS_PER_IMAGE={args.rois}, "
+            f"{precision}, TF {tf.__version__}, {os.cpu_count()} CPUs, "
+            f"GPUs: {len(tf.config.list_physical_devices('GPU'))}")
+        run_pass(args, dataset, out)
+
+
+def run_pass(args, dataset, out):
+    """Every part not in --skip, in the precision args.mixed_precision."""
     if "data" not in args.skip:
         bench_data(args, dataset, out)
     if "train" not in args.skip:
