@@ -364,6 +364,23 @@ class Dataset(object):
         return infos[index]
 
 
+def subset_entries(subset, doing):
+    """The entries of a loader's ``subset``: a list of names, or the path of a .txt file with one
+    per line (blank lines and lines starting with "#" skipped). ``doing`` prefixes the
+    DatasetError of a file that cannot be read."""
+    if not isinstance(subset, (str, os.PathLike)):
+        return [os.fspath(entry) if isinstance(entry, os.PathLike) else str(entry)
+                for entry in subset]
+    path = os.fspath(subset)
+    try:
+        with open(path, encoding="utf-8") as f:
+            entries = [line.strip() for line in f]
+    except OSError as e:
+        raise DatasetError("{}: cannot read subset file {}: {}".format(
+            doing, path, e.strerror or e)) from None
+    return [entry for entry in entries if entry and not entry.startswith("#")]
+
+
 def _check_source(source):
     """ValueError unless source is a str without "." (the "source.id" keys use the dot)."""
     if not isinstance(source, str):

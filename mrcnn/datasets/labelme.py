@@ -29,7 +29,7 @@ rim point, polygons are clipped to the image.
 import collections
 import os
 
-from mrcnn.datasets.base import DatasetError
+from mrcnn.datasets.base import DatasetError, subset_entries
 from mrcnn.datasets.rasterize import (ImageFileDataset, ShapeError, bitmap, check_class_names,
                                       circle_from_points, embedded_image, image_size,
                                       is_image_file, mask_area, points_array, polygon, read_json,
@@ -336,17 +336,7 @@ def _images_by_stem(directory):
 def _select(files, subset, doing):
     """The files whose stems are in subset (a list or a .txt path); DatasetError for entries that
     match no file."""
-    if isinstance(subset, (str, os.PathLike)):
-        subset_path = os.fspath(subset)
-        try:
-            with open(subset_path, encoding="utf-8") as f:
-                entries = [line.strip() for line in f]
-        except OSError as e:
-            raise DatasetError("{}: cannot read subset file {}: {}".format(
-                doing, subset_path, e.strerror or e)) from None
-        entries = [e for e in entries if e and not e.startswith("#")]
-    else:
-        entries = [os.fspath(e) for e in subset]
+    entries = subset_entries(subset, doing)
     wanted = {os.path.splitext(os.path.basename(e))[0] if os.path.splitext(e)[1].lower() in
               (".json", ".txt") or is_image_file(e) else os.path.basename(e) for e in entries}
     by_stem = {os.path.splitext(os.path.basename(path))[0]: (path, images)

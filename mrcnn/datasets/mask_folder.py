@@ -39,7 +39,7 @@ import os
 import numpy as np
 import yaml
 
-from mrcnn.datasets.base import DatasetError
+from mrcnn.datasets.base import DatasetError, subset_entries
 from mrcnn.datasets.image_io import image_size, is_image_file
 from mrcnn.datasets.label_image import LabelImageDataset
 from mrcnn.datasets.rasterize import check_class_names
@@ -324,17 +324,7 @@ def _read_class_map(class_map, doing):
 def _select(records, subset, doing):
     """The records whose ids are in subset (a list or a .txt path); DatasetError for ids that
     match no image."""
-    if isinstance(subset, (str, os.PathLike)):
-        path = os.fspath(subset)
-        try:
-            with open(path, encoding="utf-8") as f:
-                wanted = [line.strip() for line in f]
-        except OSError as e:
-            raise DatasetError("{}: cannot read subset file {}: {}".format(
-                doing, path, e.strerror or e)) from None
-        wanted = [w for w in wanted if w and not w.startswith("#")]
-    else:
-        wanted = [str(w) for w in subset]
+    wanted = subset_entries(subset, doing)
     ids = {r["id"] for r in records}
     unmatched = sorted(set(wanted) - ids)
     if unmatched:
