@@ -26,12 +26,13 @@ import numpy as np
 
 __all__ = ["MASK_AUGMENTERS", "apply_augmentation"]
 
-#: Class names of the imgaug augmenters that are applied to masks (Matterport's whitelist).
+#: Class names of the imgaug augmenters that are applied to masks: Matterport's whitelist and
+#: Rot90 (which Matterport's lacked: on square images the masks stayed unturned, silently).
 #: Others (colour, blur, noise, ...) only change the image. Some augmenters, such as Affine,
 #: have settings that are unsafe for masks (e.g. cval): always check yours on masks.
 MASK_AUGMENTERS = ["Sequential", "SomeOf", "OneOf", "Sometimes",
                    "Fliplr", "Flipud", "CropAndPad",
-                   "Affine", "PiecewiseAffine"]
+                   "Affine", "PiecewiseAffine", "Rot90"]
 
 
 def _is_instance(obj, module, qualified_names):

@@ -158,6 +158,21 @@ def test_imgaug_crop_and_pad_changes_size_consistently(sample, helpers):
     np.testing.assert_array_equal(extract_bboxes(out_mask), [(0, 3, 4, 8), (7, 12, 12, 19)])
 
 
+def test_imgaug_rot90_turns_the_masks_of_a_square_image(helpers):
+    """Rot90 keeps a square image's shape, so no alignment check could notice masks left
+    unturned (Matterport's whitelist lacks it): it is in MASK_AUGMENTERS."""
+    iaa = pytest.importorskip("imgaug.augmenters", reason="imgaug (pip install imaug) missing")
+    image, mask, _ = helpers.boxes_image(20, 20, BOXES)
+    out_image, out_mask = apply_augmentation(image, mask, iaa.Rot90(1))
+    helpers.assert_aligned(out_image, out_mask)
+    # imgaug's k=1 turns clockwise: row r, column c -> row c, column 19 - r, per instance.
+    for k in range(mask.shape[2]):
+        rows, cols = np.nonzero(mask[..., k])
+        expected = np.zeros_like(mask[..., k])
+        expected[cols, 19 - rows] = True
+        np.testing.assert_array_equal(out_mask[..., k], expected)
+
+
 def test_imgaug_augmenter_outside_whitelist_is_reported(sample):
     iaa = pytest.importorskip("imgaug.augmenters", reason="imgaug (pip install imaug) missing")
     image, mask = sample
@@ -282,8 +297,8 @@ def test_albumentations_seeded_draws_reproducible_and_caller_untouched():
 def test_imgaug_seeded_some_of_nested_in_one_of():
     # The same question for imgaug: seed_ derives a generator per child, so the nested SomeOf
     # draws apart from its OneOf. Branches: Fliplr then Rot90(1) (a mirror pose, 1/2), or 2 of
-    # {Fliplr, Flipud, Rot90 k in 0..3}. Rot90 is not in MASK_AUGMENTERS, so the masks stay
-    # as they are: only the image's pose is compared here.
+    # {Fliplr, Flipud, Rot90 k in 0..3}. Only the image's pose is compared here (the masks
+    # follow it: test_imgaug_rot90_turns_the_masks_of_a_square_image).
     iaa = pytest.importorskip("imgaug.augmenters", reason="imgaug (pip install imaug) missing")
     draws = 600
     steps = ["left-right", "up-down", "turn"]
