@@ -4,7 +4,7 @@
     python benchmarks/benchmark.py --size 256 --batch 2 --layers heads --steps 8
     python benchmarks/benchmark.py --precision float32 mixed_bfloat16    # both, one run
     python benchmarks/benchmark.py --size 1024 --batch 2 --precision float32 mixed_float16  # GPU
-    python benchmarks/benchmark.py --skip data train detect export --feed   # fit()'s feed only
+    python benchmarks/benchmark.py --skip data train detect export --feed   # fit() steps only
 
 Prints medians after warm-up (the first steps trace the graph). Figures depend on the machine and
 its load: compare runs on the same machine only.

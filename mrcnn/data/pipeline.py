@@ -300,8 +300,8 @@ class DataSequence(keras.utils.PyDataset):
 
     def signature(self):
         """tf.TensorSpec per input name. With one batch shape, the batch's own shapes: a step
-        traced for static shapes runs faster (about 2x at 128x128 on a 2-core CPU; measured
-        with benchmarks/benchmark.py --feed). With several, every axis but the last is of
+        traced for static shapes runs faster (about 2x for the demo's config on a 2-core CPU;
+        benchmarks/benchmark.py --feed times both). With several, every axis but the last is of
         unknown size: one spec for batches of every shape."""
         import tensorflow as tf
         example = _feed(self.batch(self.epoch, 0))
