@@ -299,10 +299,9 @@ class DataSequence(keras.utils.PyDataset):
         self.epoch += 1
 
     def signature(self):
-        """tf.TensorSpec per input name. With one batch shape, the batch's own shapes: a step
-        traced for static shapes runs faster (about 2x for the demo's config on a 2-core CPU;
-        benchmarks/benchmark.py --feed times both). With several, every axis but the last is of
-        unknown size: one spec for batches of every shape."""
+        """tf.TensorSpec per input name. With one batch shape, the batch's own shapes (a step
+        traced for them ran up to 15% faster on a 2-core CPU); with several, every axis but the
+        last is of unknown size: one spec for batches of every shape."""
         import tensorflow as tf
         example = _feed(self.batch(self.epoch, 0))
         several = len(self.batch_shapes) > 1

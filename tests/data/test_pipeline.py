@@ -192,8 +192,7 @@ def test_sequence_groups_images_by_bucket_shape(config, make_dataset, helpers):
 
 def test_signature_is_static_for_one_shape_and_open_for_several(config, make_dataset, helpers):
     """fit() traces its step for the feed's signature: with one batch shape the shapes are
-    static (a step traced for unknown shapes runs slower: benchmarks/benchmark.py --feed),
-    with several only the last axis is (one trace serves every bucket)."""
+    static, with several only the last axis is (one trace serves every bucket)."""
     config.IMAGE_RESIZE_MODE = "pad64"
     config.IMAGE_MIN_DIM = 0
     one = make_dataset([helpers.boxes_image(64, 128, [(2, 2, 30, 30)]) for _ in range(3)])
