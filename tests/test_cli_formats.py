@@ -203,9 +203,9 @@ def test_a_missing_data_yaml_is_one_line_exit_1(tmp_path):
 # ------------------------------------------------------------------------------ end to end
 @pytest.mark.slow
 def test_train_evaluate_detect_on_each_format(tmp_path, capsys):
-    """One training step on the mask folder with VOC as the validation set, evaluation on each
-    of the three formats and detection with YOLO's class names (one training run for all three:
-    each run builds and compiles a model, and the suite has little time to spare)."""
+    """One training step on the mask folder with VOC as the validation set, one more on YOLO and
+    one on VOC, evaluation on each of the three formats and detection with YOLO's class
+    names."""
     masks = f"masks:{write_masks(tmp_path / 'masks', 2)}"
     yolo = f"yolo:{write_yolo(tmp_path / 'yolo', 2)}"
     voc = f"voc:{write_voc(tmp_path / 'voc', 2)}"
@@ -224,6 +224,13 @@ def test_train_evaluate_detect_on_each_format(tmp_path, capsys):
     assert "val_loss" in capsys.readouterr().out             # the VOC set was read
     checkpoints = glob.glob(str(logs / "mrcnn*" / "mask_rcnn_mrcnn_0001.h5"))
     assert len(checkpoints) == 1
+    # YOLO and VOC as training sets too: one more step each, heads only, from the last weights.
+    for spec in (yolo, voc):
+        code = cli.main(["train", spec, "--weights", "last", "--layers", "heads", "--epochs",
+                         "1", "--set", "IMAGES_PER_GPU=1", "STEPS_PER_EPOCH=1",
+                         "VALIDATION_STEPS=1"] + shared)
+        assert code == 0, spec
+        assert "loss" in capsys.readouterr().out
 
     for spec in (masks, yolo, voc):
         results = tmp_path / f"{spec.split(':')[0]}.json"
