@@ -13,11 +13,10 @@ import h5py
 import numpy as np
 import PIL.Image
 import pytest
-import yaml
 
 from mrcnn import cli
 from mrcnn.cli import DatasetSpec, parse_dataset_spec
-from tiny import tiny_config
+from tiny import tiny_config_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -216,11 +215,7 @@ def confident_copy(checkpoint, path, class_id=1):
 @pytest.mark.slow
 def test_train_evaluate_detect_end_to_end(tmp_path, capsys):
     data = write_boxes(tmp_path / "boxes", 2)
-    config = tiny_config(BACKBONE="resnet18").to_dict()
-    config_file = tmp_path / "tiny.yaml"
-    config_file.write_text(yaml.safe_dump({k: v for k, v in config.items()
-                                           if k.isupper() and k not in ("NAME", "NUM_CLASSES")
-                                           and hasattr(type(tiny_config()), k)}))
+    config_file = tiny_config_file(tmp_path / "tiny.yaml", BACKBONE="resnet18")
     logs = tmp_path / "logs"
     shared = ["--config", str(config_file), "--logs", str(logs)]
     spec = f"labelme:{data}"

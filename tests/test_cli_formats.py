@@ -16,7 +16,7 @@ import yaml
 
 from mrcnn import cli
 from mrcnn.cli import DatasetSpec, parse_dataset_spec
-from tiny import tiny_config
+from tiny import tiny_config_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZE = 64
@@ -209,11 +209,7 @@ def test_train_evaluate_detect_on_each_format(tmp_path, capsys):
     masks = f"masks:{write_masks(tmp_path / 'masks', 2)}"
     yolo = f"yolo:{write_yolo(tmp_path / 'yolo', 2)}"
     voc = f"voc:{write_voc(tmp_path / 'voc', 2)}"
-    config = tiny_config(BACKBONE="resnet18").to_dict()
-    config_file = tmp_path / "tiny.yaml"
-    config_file.write_text(yaml.safe_dump({k: v for k, v in config.items()
-                                           if k.isupper() and k not in ("NAME", "NUM_CLASSES")
-                                           and hasattr(type(tiny_config()), k)}))
+    config_file = tiny_config_file(tmp_path / "tiny.yaml", BACKBONE="resnet18")
     logs = tmp_path / "logs"
     shared = ["--config", str(config_file), "--logs", str(logs)]
 

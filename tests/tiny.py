@@ -33,6 +33,18 @@ def tiny_config(**overrides):
     return TinyConfig()
 
 
+def tiny_config_file(path, **overrides):
+    """Write tiny_config(**overrides) as a YAML config file for the command line's --config
+    (its own attributes without NAME and NUM_CLASSES, which the command line sets); returns
+    path."""
+    import yaml
+    config = tiny_config(**overrides)
+    own = {k: v for k, v in config.to_dict().items()
+           if k.isupper() and k not in ("NAME", "NUM_CLASSES") and hasattr(type(config), k)}
+    path.write_text(yaml.safe_dump(own))
+    return path
+
+
 def rectangles_dataset(count=4, size=64, empty_ids=(), seed=0):
     """A prepared in-memory Dataset of bright rectangles (classes 1..3) on a dark background.
 
