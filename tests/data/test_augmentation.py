@@ -257,6 +257,21 @@ def test_albumentations_seeded_some_of_with_chance_transforms():
     assert_frequencies(pose_frequencies(some_of, draws), expected, draws)
 
 
+def add_two_of_flips_and_a_turn(expected, p):
+    """Add the poses of two distinct steps of {left-right flip, up-down flip, turn by k*90
+    degrees with k uniform in 0..3}, in that order, each pair and k equally likely, with total
+    probability p."""
+    steps = ["left-right", "up-down", "turn"]
+    for i in range(3):
+        for j in range(i + 1, 3):
+            for k in range(4):
+                pose = POSE_IMAGE
+                for step in (steps[i], steps[j]):
+                    pose = {"left-right": pose[:, ::-1], "up-down": pose[::-1],
+                            "turn": np.rot90(pose, k)}[step]
+                add(expected, pose, p * 1 / 3 * 1 / 4)
+
+
 def test_albumentations_seeded_some_of_nested_in_one_of():
     # OneOf (p=1) of two equally weighted branches: a transpose (1/2), or a SomeOf that picks 2
     # of {left-right flip, up-down flip, 0-3 quarter turns} (3 pairs, applied in list order)
@@ -265,17 +280,9 @@ def test_albumentations_seeded_some_of_nested_in_one_of():
     # (7/12 with its branch). With set_random_seed the nested SomeOf reused the OneOf's draw
     # and picked the flips pair about 1/4 of the time instead of 1/6.
     draws = 1200
-    steps = ["left-right", "up-down", "turn"]
     expected = {}
     add(expected, POSE_IMAGE.T, 1 / 2)
-    for i in range(3):
-        for j in range(i + 1, 3):
-            for k in range(4):
-                pose = POSE_IMAGE
-                for step in (steps[i], steps[j]):
-                    pose = {"left-right": pose[:, ::-1], "up-down": pose[::-1],
-                            "turn": np.rot90(pose, k)}[step]
-                add(expected, pose, 1 / 2 * 1 / 3 * 1 / 4)
+    add_two_of_flips_and_a_turn(expected, 1 / 2)
     assert len(expected) == 5             # half turn + 4 mirror poses; no quarter turns
     one_of = A.OneOf([A.SomeOf([A.HorizontalFlip(p=1), A.VerticalFlip(p=1),
                                 A.RandomRotate90(p=1)], n=2),
@@ -301,17 +308,9 @@ def test_imgaug_seeded_some_of_nested_in_one_of():
     # follow it: test_imgaug_rot90_turns_the_masks_of_a_square_image).
     iaa = pytest.importorskip("imgaug.augmenters", reason="imgaug (pip install imaug) missing")
     draws = 600
-    steps = ["left-right", "up-down", "turn"]
     expected = {}
     add(expected, np.rot90(POSE_IMAGE[:, ::-1], -1), 1 / 2)     # imgaug turns clockwise
-    for i in range(3):
-        for j in range(i + 1, 3):
-            for k in range(4):
-                pose = POSE_IMAGE
-                for step in (steps[i], steps[j]):
-                    pose = {"left-right": pose[:, ::-1], "up-down": pose[::-1],
-                            "turn": np.rot90(pose, k)}[step]
-                add(expected, pose, 1 / 2 * 1 / 3 * 1 / 4)
+    add_two_of_flips_and_a_turn(expected, 1 / 2)
     aug = iaa.OneOf([iaa.SomeOf(2, [iaa.Fliplr(1.0), iaa.Flipud(1.0), iaa.Rot90((0, 3))]),
                      iaa.Sequential([iaa.Fliplr(1.0), iaa.Rot90(1)])])
     counts = {}
