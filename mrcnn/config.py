@@ -11,8 +11,9 @@ Use it as with Matterport's Mask_RCNN: subclass, override class attributes, inst
     config.display()
 
 On top of Matterport: ``to_dict``/``save`` and ``from_dict``/``from_file`` (JSON or YAML
-files), ``update(**kw)``/``apply_overrides(["KEY=VALUE"])`` (values parsed as YAML, for a
-``--set KEY=VALUE`` flag), and ``validate()``, which explains bad values naming the attribute.
+files), ``from_weights`` (the config a checkpoint stores), ``update(**kw)``/
+``apply_overrides(["KEY=VALUE"])`` (values parsed as YAML, for a ``--set KEY=VALUE`` flag), and
+``validate()``, which explains bad values naming the attribute.
 
 Glossary:
   settings    upper-case attributes (``NUM_CLASSES``, ``MEAN_PIXEL`` ...); methods are lower-case.
@@ -245,6 +246,16 @@ class Config(object):
     # float32.
     MIXED_PRECISION = None
 
+    # Checkpoints kept in a run's folder: the newest KEEP_CHECKPOINTS plus the best one (highest
+    # val_mAP50 when a MeanAPCallback runs, else lowest val_loss); the others are deleted after
+    # each epoch. None or 0 keeps every checkpoint (Matterport).
+    KEEP_CHECKPOINTS = 3
+
+    # Training output that goes to a file (not a terminal): one line every LOG_EVERY_STEPS steps
+    # and one per epoch. None: every tenth of the epoch; 0: epoch lines only. A terminal shows
+    # Keras' progress bar instead.
+    LOG_EVERY_STEPS = None
+
     def __init__(self):
         """Validate the settings and set the computed attributes."""
         self.validate()
@@ -288,14 +299,15 @@ class Config(object):
     def save(self, path):
         """Write ``to_dict()`` to ``path`` as JSON (.json) or YAML (.yaml/.yml). Returns path."""
         kind = _file_kind(path)
+        values = self.to_dict()         # before the file is opened: no empty file on error
         parent = os.path.dirname(os.path.abspath(path))
         os.makedirs(parent, exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
             if kind == "json":
-                json.dump(self.to_dict(), f, indent=2)
+                json.dump(values, f, indent=2)
                 f.write("\n")
             else:
-                yaml.safe_dump(self.to_dict(), f, default_flow_style=None, sort_keys=True)
+                yaml.safe_dump(values, f, default_flow_style=None, sort_keys=True)
         return path
 
     # ------------------------------------------------------------------ loading / updating
@@ -312,6 +324,14 @@ class Config(object):
 
         Returns: an instance of ``cls``, validated, with the computed attributes recomputed.
         """
+        config = cls._blank(base)
+        config._apply(d, "from_dict()")
+        return config
+
+    @classmethod
+    def _blank(cls, base):
+        """An instance of ``cls`` not yet validated, holding the settings of ``base`` (a Config
+        subclass or instance; None: the class attributes of ``cls``)."""
         config = cls.__new__(cls)
         if base is not None:
             if not (isinstance(base, Config)
@@ -320,15 +340,15 @@ class Config(object):
             for name in _setting_names(base):
                 if name not in COMPUTED_ATTRIBUTES:
                     setattr(config, name, copy.deepcopy(getattr(base, name)))
-        config._apply(d, "from_dict()")
         return config
 
     @classmethod
-    def from_file(cls, path):
+    def from_file(cls, path, base=None):
         """Make a configuration from a JSON (.json) or YAML (.yaml/.yml) file of attribute values.
 
         The file holds one mapping {attribute name: value}, as written by ``save()``. Values not in
-        the file keep the defaults of ``cls``. Errors name the file.
+        the file keep those of ``base`` (as in ``from_dict``; None: the defaults of ``cls``).
+        Errors name the file.
 
         Returns: an instance of ``cls`` (see ``from_dict``).
         """
@@ -343,8 +363,39 @@ class Config(object):
         except (ValueError, yaml.YAMLError) as e:
             raise ConfigError("config file {} is not valid {}: {}".format(
                 path, kind.upper(), e)) from e
-        config = cls.__new__(cls)
+        config = cls._blank(base)
         config._apply(d, "config file {}".format(os.fspath(path)))
+        return config
+
+    @classmethod
+    def from_weights(cls, path):
+        """The configuration stored in a weights file that this package wrote (a training
+        checkpoint, ``MaskRCNN.save_weights``), so a model can be rebuilt as it was trained::
+
+            config = Config.from_weights("logs/shapes20260101T1200/mask_rcnn_shapes_0010.h5")
+            config.update(GPU_COUNT=1, IMAGES_PER_GPU=1)       # inference: one image at a time
+            model = MaskRCNN("inference", config, "logs")
+
+        Settings the file lacks keep the defaults of ``cls``; settings ``cls`` does not know (of
+        another Config subclass) are left out with a warning naming them.
+        Raises ConfigError for a file that stores no config (Matterport's files, older
+        checkpoints) and mrcnn.weights.WeightsFileError for a file that cannot be read.
+        """
+        import warnings
+
+        from mrcnn.weights import read_metadata
+        values = (read_metadata(path) or {}).get("config")
+        if not isinstance(values, Mapping):
+            raise ConfigError("{} stores no config (a Matterport file or an older checkpoint): "
+                              "build the Config by hand".format(os.fspath(path)))
+        known = set(_setting_names(cls)) | set(COMPUTED_ATTRIBUTES)
+        unknown = sorted(set(values) - known)
+        if unknown:
+            warnings.warn("{}: settings that {} does not know are left out: {}".format(
+                os.fspath(path), cls.__name__, ", ".join(unknown)), stacklevel=2)
+        config = cls._blank(None)
+        config._apply({k: v for k, v in values.items() if k in known},
+                      "config stored in {}".format(os.fspath(path)))
         return config
 
     def update(self, **kw):
@@ -514,6 +565,12 @@ class Config(object):
                 if value > high or value < low or (low_open and value == low):
                     raise ConfigError("{} is {} but must be in {}{}, {}]".format(
                         name, value, "(" if low_open else "[", low, high))
+
+        for name in ("KEEP_CHECKPOINTS", "LOG_EVERY_STEPS"):
+            with problems.check():
+                if getattr(self, name) is not None and _int(self, name) < 0:
+                    raise ConfigError("{} is {} but must be None or at least 0".format(
+                        name, getattr(self, name)))
 
         weights = self.LOSS_WEIGHTS
         with problems.check():

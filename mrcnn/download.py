@@ -19,7 +19,7 @@ import urllib.request
 from mrcnn.files import atomic_path
 
 __all__ = ["COCO_MODEL_URL", "RESNET50_IMAGENET_URL", "RESNET50_IMAGENET_MD5",
-           "RESNET50_IMAGENET_FILENAME", "DownloadError",
+           "RESNET50_IMAGENET_FILENAME", "IMAGENET_BACKBONES", "DownloadError",
            "download_file", "download_trained_weights", "imagenet_weights_path"]
 
 #: Matterport's Mask R-CNN weights trained on MS COCO (Keras 2 HDF5, loads by layer name).
@@ -32,6 +32,9 @@ RESNET50_IMAGENET_URL = ("https://github.com/fchollet/deep-learning-models/relea
                          + RESNET50_IMAGENET_FILENAME)
 #: MD5 of that file (the hash Matterport passed to keras.utils.get_file).
 RESNET50_IMAGENET_MD5 = "a268eb855778b3df3c7506639542a6af"
+#: Backbones that ImageNet weights exist for: that ResNet50 file, which Matterport also loaded
+#: by name into resnet101 (whose extra res4 blocks stay random). resnet18/34 have other layers.
+IMAGENET_BACKBONES = ("resnet50", "resnet101")
 
 _CHUNK_SIZE = 1 << 16
 

@@ -115,8 +115,10 @@ def export_saved_model(keras_model, config, path, class_names=None):
                                                              result["class_ids"]), "")
         return result
 
+    # Not archive.track(keras_model): that saves each Keras variable beside the tf.Variable it
+    # wraps, which the endpoint already saves (every weight twice). The endpoint's variables are
+    # all the model's.
     archive = keras.export.ExportArchive()
-    archive.track(keras_model)
     archive.add_endpoint(
         name="serve", fn=serve,
         input_signature=[tf.TensorSpec([None, None, None, channels], tf.uint8, name="images")])

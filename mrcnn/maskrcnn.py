@@ -42,6 +42,7 @@ class MaskRCNN:
         self.model_dir = os.fspath(model_dir)
         self.set_log_dir()
         self.strategy = None
+        self._cpu_hint_shown = False       # train() forecasts CPU time once per model
         if mode == "training":
             from mrcnn.training.distribute import resolve_strategy
             self.strategy = resolve_strategy(config, strategy)
@@ -100,35 +101,7 @@ class MaskRCNN:
         it, for the one before (in an older folder if need be); ``train(resume=True)`` resumes
         from that. Raises FileNotFoundError (with errno ENOENT, as Matterport) when there is none.
         """
-        import errno
-        import warnings
-
-        from mrcnn.training.callbacks import checkpoint_problem
-        key = self.config.NAME.lower()
-        dir_names = sorted(d for d in _listdir(self.model_dir)
-                           if d.startswith(key)
-                           and os.path.isdir(os.path.join(self.model_dir, d)))
-        if not dir_names:
-            raise FileNotFoundError(
-                errno.ENOENT, f"Could not find a model directory starting with {key!r} under",
-                self.model_dir)
-        unreadable = []
-        for dir_name in reversed(dir_names):
-            folder = os.path.join(self.model_dir, dir_name)
-            checkpoints = sorted(f for f in os.listdir(folder)
-                                 if f.startswith("mask_rcnn") and f.endswith(".h5"))
-            for name in reversed(checkpoints):
-                path = os.path.join(folder, name)
-                problem = checkpoint_problem(path)
-                if problem is None:
-                    return path
-                unreadable.append(path)
-                warnings.warn(f"Checkpoint {path} cannot be read ({problem}); using the one "
-                              f"before it.", stacklevel=2)
-        raise FileNotFoundError(
-            errno.ENOENT, f"Could not find readable weight files (mask_rcnn*.h5) in the {key!r} "
-            f"folders{' (unreadable: ' + ', '.join(unreadable) + ')' if unreadable else ''} of",
-            self.model_dir)
+        return find_last(self.model_dir, self.config.NAME)
 
     # -------------------------------------------------------------------------- weights
     def load_weights(self, filepath, by_name=False, exclude=None):
@@ -137,26 +110,44 @@ class MaskRCNN:
         ``by_name=True`` matches layers by name (the usual way); ``exclude`` lists layers to skip,
         e.g. ``["mrcnn_class_logits", "mrcnn_bbox_fc", "mrcnn_bbox", "mrcnn_mask"]`` to fine-tune
         COCO weights on another number of classes. A shape mismatch raises
-        :class:`mrcnn.weights.WeightsFileError` naming each layer, with the ``exclude`` to pass.
+        :class:`mrcnn.weights.WeightsFileError` naming the layers and the likely cause: a
+        BACKBONE, NUM_CLASSES ... of this model's config other than the file's (the config the
+        file stores, or its layer shapes), with the fix. (``Config.from_weights(path)`` gives the
+        config a checkpoint of this package was trained with.)
         Afterwards ``log_dir`` and ``epoch`` follow the file, so training resumes where it stopped.
         Returns None, as Matterport (:func:`mrcnn.weights.load_weights` returns the layer names).
         """
         from mrcnn.weights import load_weights
-        loaded = load_weights(self.keras_model, filepath, by_name=by_name, exclude=exclude)
+        loaded = load_weights(self.keras_model, filepath, by_name=by_name, exclude=exclude,
+                              config=self.config)
         logger.info("Loaded %d layers from %s", len(loaded), filepath)
         self.set_log_dir(filepath)
 
-    def save_weights(self, filepath):
-        """Write the weights in the by-name layout (loads into either mode and into Matterport)."""
-        from mrcnn.weights import save_weights
-        save_weights(self.keras_model, filepath)
+    def save_weights(self, filepath, class_names=None):
+        """Write the weights in the by-name layout (loads into either mode and into Matterport),
+        storing the config and ``class_names`` (a dataset's, "BG" first) beside them
+        (``Config.from_weights`` reads the config back)."""
+        from mrcnn.weights import save_weights, weights_metadata
+        save_weights(self.keras_model, filepath,
+                     metadata=weights_metadata(self.config, class_names))
 
     def get_imagenet_weights(self):
         """Path of the ImageNet ResNet50 weights, downloaded once to ~/.keras/models.
 
-        Raises :class:`mrcnn.download.DownloadError` with what to do by hand when offline.
+        Raises ConfigError, before any download, for a BACKBONE they do not fit (resnet18,
+        resnet34, a callable), and :class:`mrcnn.download.DownloadError` with what to do by hand
+        when offline.
         """
-        from mrcnn.download import imagenet_weights_path
+        from mrcnn.config import ConfigError
+        from mrcnn.download import IMAGENET_BACKBONES, imagenet_weights_path
+        backbone = self.config.BACKBONE
+        if not isinstance(backbone, str) or backbone not in IMAGENET_BACKBONES:
+            name = backbone if isinstance(backbone, str) else "a callable"
+            raise ConfigError(
+                f"there are no ImageNet weights for BACKBONE {name} (only for "
+                f"{' and '.join(IMAGENET_BACKBONES)}); train it from random weights "
+                f"(--weights none), or set BACKBONE=resnet50 or resnet101 to start from "
+                f"ImageNet (or from coco, a resnet101)")
         return imagenet_weights_path()
 
     # ------------------------------------------------------------------------ trainable
@@ -180,7 +171,12 @@ class MaskRCNN:
         Matterport's signature; see :func:`mrcnn.training.train.train` for the details and the
         extra keywords (``workers``, ``seed``, ``verbose``). Returns the Keras History.
         """
+        from mrcnn.training.speed import cpu_training_hint
         from mrcnn.training.train import train
+        hint = None if self._cpu_hint_shown else cpu_training_hint(self.config)
+        if hint:
+            print(hint)
+            self._cpu_hint_shown = True
         return train(self, train_dataset, val_dataset, learning_rate, epochs, layers,
                      augmentation=augmentation, custom_callbacks=custom_callbacks,
                      no_augmentation_sources=no_augmentation_sources, **kwargs)
@@ -389,6 +385,39 @@ class MaskRCNN:
             if layer.weights:
                 layers.append(inner)
         return layers
+
+
+def find_last(model_dir, name):
+    """Path of the last readable checkpoint of the last log folder of config NAME ``name`` under
+    ``model_dir``: what :meth:`MaskRCNN.find_last` returns, without a model."""
+    import errno
+    import warnings
+
+    from mrcnn.training.callbacks import checkpoint_problem
+    key = name.lower()
+    dir_names = sorted(d for d in _listdir(model_dir)
+                       if d.startswith(key) and os.path.isdir(os.path.join(model_dir, d)))
+    if not dir_names:
+        raise FileNotFoundError(
+            errno.ENOENT, f"Could not find a model directory starting with {key!r} under",
+            model_dir)
+    unreadable = []
+    for dir_name in reversed(dir_names):
+        folder = os.path.join(model_dir, dir_name)
+        checkpoints = sorted(f for f in os.listdir(folder)
+                             if f.startswith("mask_rcnn") and f.endswith(".h5"))
+        for checkpoint in reversed(checkpoints):
+            path = os.path.join(folder, checkpoint)
+            problem = checkpoint_problem(path)
+            if problem is None:
+                return path
+            unreadable.append(path)
+            warnings.warn(f"Checkpoint {path} cannot be read ({problem}); using the one "
+                          f"before it.", stacklevel=3)
+    raise FileNotFoundError(
+        errno.ENOENT, f"Could not find readable weight files (mask_rcnn*.h5) in the {key!r} "
+        f"folders{' (unreadable: ' + ', '.join(unreadable) + ')' if unreadable else ''} of",
+        model_dir)
 
 
 def _listdir(path):

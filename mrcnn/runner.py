@@ -10,11 +10,12 @@ are uint8 RGB [height, width, 3] as Dataset.load_image gives them; pixel boxes a
 (y1, x1, y2, x2) with y2/x2 exclusive; class 0 is background.
 """
 import argparse
+import collections
 import json
 import os
 import sys
 
-from mrcnn.config import ConfigError
+from mrcnn.config import COMPUTED_ATTRIBUTES, ConfigError
 from mrcnn.datasets.base import DatasetError
 from mrcnn.datasets.image_io import is_image_file, read_image
 from mrcnn.datasets.rasterize import check_class_names
@@ -23,7 +24,8 @@ from mrcnn.files import atomic_path
 from mrcnn.weights import WeightsFileError
 
 __all__ = ["UsageError", "WEIGHTS_KEYWORDS", "COCO_WEIGHTS_FILE", "USER_ERRORS", "count",
-           "positive_count", "positive", "make_config", "weights_path", "load_training_weights",
+           "positive_count", "positive", "make_config", "KEY_SETTINGS", "stored_weights",
+           "weights_config", "weights_path", "load_training_weights",
            "load_inference_weights", "train", "evaluate", "image_files", "read_images",
            "detect", "write_prelabels", "run"]
 
@@ -73,14 +75,22 @@ def positive(text):
     return value
 
 
-def make_config(config_class, args, inference=False, **values):
-    """The config of a command: ``config_class`` defaults, then ``args.config`` (a YAML/JSON file,
+def make_config(config_class, args, inference=False, stored=None, **values):
+    """The config of a command: ``config_class`` defaults, then ``stored`` (the config stored in
+    the weights file, :func:`weights_config`), then ``args.config`` (a YAML/JSON file,
     Config.from_file), then ``args.set`` (["KEY=VALUE", ...], Config.apply_overrides), then
     ``values`` that the data dictates (e.g. NUM_CLASSES, which wins over a --config file; naming
     it in --set with another value is a ConfigError). Inference configs run one image at a time.
+    A --config or --set value that differs from ``stored``'s is said in one line each.
     """
-    config = config_class.from_file(args.config) if args.config else config_class()
+    if stored is not None:
+        stored = config_class.from_dict({}, base=stored)        # a copy, left as it is
+    config = (config_class.from_file(args.config, base=stored) if args.config
+              else config_class.from_dict({}, base=stored) if stored is not None
+              else config_class())
     config.apply_overrides(args.set)
+    if stored is not None:
+        _say_overrides(stored, config, args)
     named = {item.split("=", 1)[0].strip() for item in args.set}
     clashes = [key for key, value in values.items()
                if key in named and getattr(config, key) != value]
@@ -91,6 +101,58 @@ def make_config(config_class, args, inference=False, **values):
         config.update(**values)
     if inference:
         config.update(GPU_COUNT=1, IMAGES_PER_GPU=1)
+    return config
+
+
+#: The settings that ``inspect-weights`` and the commands that read a weights file's config show.
+KEY_SETTINGS = ("NAME", "BACKBONE", "NUM_CLASSES", "IMAGE_RESIZE_MODE", "IMAGE_MIN_DIM",
+                "IMAGE_MAX_DIM", "RPN_ANCHOR_SCALES", "RPN_ANCHOR_STRIDE", "MIXED_PRECISION")
+
+
+def _say_overrides(stored, config, args):
+    """Print a line for each setting in which ``config`` (after --config and --set) differs from
+    ``stored``, the config of the weights file."""
+    named = {item.split("=", 1)[0].strip(): item for item in args.set}
+    theirs, mine = stored.to_dict(), config.to_dict()
+    for key in sorted(mine):
+        if key in COMPUTED_ATTRIBUTES or theirs.get(key) == mine[key]:
+            continue
+        source = (f"--set {named[key]}" if key in named
+                  else f"--config {args.config}: {key}={_value(mine[key])}")
+        print(f"{source} differs from the weights file's {_value(theirs.get(key))}; "
+              f"using {_value(mine[key])}")
+
+
+def _value(value):
+    """A setting's value as written after --set KEY=."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def stored_weights(weights, config, model_dir, coco_path=None):
+    """(path, metadata) of ``weights`` found before a model is built: "last" is the last
+    checkpoint of ``config``'s NAME under ``model_dir``, the others as in :func:`weights_path`;
+    metadata is what the file stores (:func:`mrcnn.weights.read_metadata`, None for Matterport's
+    files). (None, None) for "imagenet" and "none", which need the model."""
+    from mrcnn.maskrcnn import find_last
+    from mrcnn.weights import read_metadata
+    keyword = weights.lower()
+    if keyword in ("imagenet", "none"):
+        return None, None
+    path = (find_last(model_dir, config.NAME) if keyword == "last"
+            else weights_path(None, weights, coco_path))
+    return path, read_metadata(path)
+
+
+def weights_config(config_class, path, metadata):
+    """The ``config_class`` instance of the config the weights file ``path`` stores
+    (Config.from_weights), or None when it stores none (``metadata`` None or without a config);
+    prints the key settings of a stored one."""
+    if not (metadata and metadata.get("config")):
+        return None
+    config = config_class.from_weights(path)
+    print(f"Config of {path}: " + ", ".join(
+        f"{key} {_value(config.to_dict()[key])}" for key in ("BACKBONE", "NUM_CLASSES",
+                                                            "IMAGE_MAX_DIM")))
     return config
 
 
@@ -175,12 +237,16 @@ def evaluate(model, dataset, out_dir=None, limit=None, coco_results=False, json_
              provenance=None):
     """COCO-style and VOC figures of ``model`` on ``dataset`` (first ``limit`` images): prints
     the table and writes the results dict to ``json_path`` (default ``out_dir``/evaluation.json;
-    neither: no file) and, with ``coco_results``, the detections as a COCO results json
-    ``out_dir``/coco_results.json (original COCO ids). ``report``: a folder for the HTML report
-    (index.html), with the arguments ``report_images``, ``report_min_score``, ``log_dir`` and
-    ``provenance`` of :func:`mrcnn.evaluate.evaluate_model`. Returns the results dict of
+    neither: no file) with a "provenance" entry (``provenance``, e.g. {"weights": path,
+    "dataset": spec}, plus the config, mrcnn version and date:
+    :func:`mrcnn.evaluation.report.with_provenance`) and, with ``coco_results``, the detections
+    as a COCO results json ``out_dir``/coco_results.json (original COCO ids). ``report``: a
+    folder for the HTML report (index.html), with the arguments ``report_images``,
+    ``report_min_score``, ``log_dir`` and ``provenance`` of
+    :func:`mrcnn.evaluate.evaluate_model`. Returns the results dict of
     :func:`mrcnn.evaluate.evaluate_model`."""
     from mrcnn.evaluate import evaluate_model, save_results
+    from mrcnn.evaluation.report import with_provenance
     if coco_results and not out_dir:
         raise UsageError("coco_results needs out_dir, the folder to write them to")
     image_ids = list(dataset.image_ids[:limit])
@@ -192,7 +258,8 @@ def evaluate(model, dataset, out_dir=None, limit=None, coco_results=False, json_
     if json_path is None and out_dir:
         json_path = os.path.join(out_dir, "evaluation.json")
     if json_path:
-        json_path = save_results(results, json_path)
+        json_path = save_results(with_provenance(results, model.config, **(provenance or {})),
+                                 json_path)
     print(f"\nEvaluated {len(image_ids)} images"
           + (f"; results in {json_path}" if json_path else "")
           + (f", detections in {results_path}" if results_path else ""))
@@ -200,14 +267,18 @@ def evaluate(model, dataset, out_dir=None, limit=None, coco_results=False, json_
 
 
 def image_files(path):
-    """The image files ``path`` names: itself, or the images of a folder (sorted)."""
+    """The image files ``path`` names: itself, or the images of a folder (sorted);
+    DatasetError when it names nothing (saying so when its folder does not exist either)."""
     if os.path.isdir(path):
         files = [os.path.join(path, n) for n in sorted(os.listdir(path)) if is_image_file(n)]
         if not files:
             raise DatasetError(f"no image files in the folder {path}")
         return files
     if not os.path.isfile(path):
-        raise DatasetError(f"image {path} not found")
+        folder = os.path.dirname(os.path.normpath(path))
+        raise DatasetError(f"no image or folder {path}" + (
+            f": the folder {folder} does not exist" if folder and not os.path.isdir(folder)
+            else ""))
     return [path]
 
 
@@ -222,6 +293,24 @@ def read_images(path, config):
         except Exception as e:
             raise DatasetError(f"cannot read image {file}: {e}") from e
     return result
+
+
+def plural(count, noun):
+    """"1 detection", "3 detections"."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def count_detections(names):
+    """The detections of one image by their class ``names`` in words: "no detections",
+    "1 detection (cat)", "3 detections (2 cat, 1 dog)" (most frequent class first, ties in
+    the order of ``names``)."""
+    if not names:
+        return "no detections"
+    if len(names) == 1:
+        return f"1 detection ({names[0]})"
+    counts = collections.Counter(names).most_common()
+    return f"{plural(len(names), 'detection')} (" + ", ".join(
+        f"{count} {name}" for name, count in counts) + ")"
 
 
 def detect(model, path, class_names, out_dir=None, results_json=None, write=None,
@@ -261,7 +350,7 @@ def detect(model, path, class_names, out_dir=None, results_json=None, write=None
                                     r["scores"], title=os.path.basename(file), figsize=(8, 8),
                                     save_path=picture)
         names = [class_names[i] for i in r["class_ids"]]
-        print(f"{file}: {len(names)} detections {sorted(set(names))} -> {picture}")
+        print(f"{file}: {count_detections(names)} -> {picture}")
         saved.append((picture, r))
         for result in detection_results(image_id, r["rois"], r["class_ids"], r["scores"],
                                         r["masks"]):
@@ -271,7 +360,8 @@ def detect(model, path, class_names, out_dir=None, results_json=None, write=None
         with atomic_path(results_json) as tmp:
             with open(tmp, "w") as f:
                 json.dump(results, f)
-        print(f"{len(results)} detections of {len(files)} images in {results_json}")
+        print(f"{plural(len(results), 'detection')} of {plural(len(files), 'image')} in "
+              f"{results_json}")
     return saved
 
 
@@ -313,7 +403,7 @@ def write_prelabels(model, files, class_names, write, out_dir=None, min_score=No
             r = model.detect([image], verbose=0)[0]
             found = [names[i - 1] for i, score in zip(r["class_ids"], r["scores"])
                      if min_score is None or score >= min_score]
-            print(f"{file}: {len(found)} detections {sorted(set(found))} -> {targets[file]}")
+            print(f"{file}: {count_detections(found)} -> {targets[file]}")
             yield file, r
 
     if write == "labelme":

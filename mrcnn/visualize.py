@@ -12,6 +12,10 @@ Same function names, arguments, defaults and drawing as Matterport's module, plu
 - ``save_training_curves(log_dir, save_path=None)`` plots the loss curves that
   ``keras.callbacks.TensorBoard`` wrote under ``log_dir``.
 - Zero instances (N == 0) still draw and save the plain image.
+- Readable pictures (mrcnn/visualization/labels.py): ``display_instances`` colours by class with
+  a legend (``color_by="instance"``: Matterport's colour per instance), labels sit on a
+  background inside the image and apart from each other, and a figure it creates takes the
+  image's aspect with the image filling it.
 
 Glossary:
     image       [height, width, 3] RGB, values 0..255 (any numeric dtype; [H, W] and

@@ -13,12 +13,21 @@ Keras 2 did.
 Files saved by the TF2 ports of Matterport also hold an ``anchors`` group with one (batch, N, 4)
 array and weightless ``tf_op_layer_*`` / ``add_loss*`` entries: our anchors are constants, so those
 groups match no layer with weights and are ignored.
+
+Our files add one root attribute, ``mrcnn_metadata``: a JSON string (data, never code) of
+:func:`weights_metadata`, the config the weights were trained with, the class names and the
+backbone. Matterport's files and older checkpoints have none (:func:`read_metadata` gives None).
 """
+import json
 import os
+import re
+import warnings
 
 import h5py
 import numpy as np
 
+from mrcnn.config import ConfigError
+from mrcnn.core.anchors import BASIC_BLOCK_COUNTS, BLOCK_COUNTS
 from mrcnn.files import atomic_path
 
 HEAD_LAYERS = ("mrcnn_class_logits", "mrcnn_bbox_fc", "mrcnn_bbox", "mrcnn_mask")
@@ -28,6 +37,15 @@ HEAD_LAYERS = ("mrcnn_class_logits", "mrcnn_bbox_fc", "mrcnn_bbox", "mrcnn_mask"
 #: multiple of NUM_CLASSES (kernel and bias alike): class logits N, box deltas 4 N, masks N.
 #: (``mrcnn_bbox`` of HEAD_LAYERS is the weightless reshape of ``mrcnn_bbox_fc``.)
 HEAD_CLASS_FACTORS = {"mrcnn_class_logits": 1, "mrcnn_bbox_fc": 4, "mrcnn_mask": 1}
+
+
+#: The root attribute of a weights file that holds :func:`weights_metadata` as JSON.
+METADATA_ATTRIBUTE = "mrcnn_metadata"
+
+#: Config settings that change the shapes of layers with weights: the causes a shape mismatch
+#: error looks for first.
+SHAPE_SETTINGS = ("BACKBONE", "NUM_CLASSES", "TOP_DOWN_PYRAMID_SIZE", "FPN_CLASSIF_FC_LAYERS_SIZE",
+                  "POOL_SIZE", "RPN_ANCHOR_RATIOS", "IMAGE_CHANNEL_COUNT")
 
 
 class WeightsFileError(ValueError):
@@ -59,18 +77,23 @@ def read_weight_shapes(filepath):
     return _read_layers(filepath, lambda dataset: tuple(dataset.shape))
 
 
-def _read_layers(filepath, read):
-    """``{layer_name: [read(dataset), ...]}`` of the layers with weights of a by-name file."""
+def _open(filepath):
+    """The HDF5 file at ``filepath``, open for reading; WeightsFileError when it is missing or
+    not HDF5."""
     filepath = os.fspath(filepath)
     if not os.path.exists(filepath):
         raise WeightsFileError(f"Weights file not found: {filepath}")
     try:
-        f = h5py.File(filepath, mode="r")
+        return h5py.File(filepath, mode="r")
     except OSError as e:
         raise WeightsFileError(
             f"{filepath} is not an HDF5 weights file ({e}). Mask R-CNN weights are .h5 files "
             f"such as mask_rcnn_coco.h5 or a checkpoint written by MaskRCNN.train().") from None
-    with f:
+
+
+def _read_layers(filepath, read):
+    """``{layer_name: [read(dataset), ...]}`` of the layers with weights of a by-name file."""
+    with _open(filepath) as f:
         root = f
         if "layer_names" not in root.attrs and "model_weights" in root:
             root = root["model_weights"]
@@ -95,10 +118,67 @@ def _strings(values):
     return [v.decode("utf8") if isinstance(v, bytes) else str(v) for v in values]
 
 
-def check_weights(keras_model, file_weights, filepath, by_name=True, exclude=None):
+def weights_metadata(config, class_names=None):
+    """What :func:`save_weights` stores beside the weights: ``{"config": config.to_dict(),
+    "class_names": [...] or None, "backbone": ...}``.
+
+    config: the :class:`mrcnn.config.Config` the weights belong to. class_names: the dataset's
+    ``class_names`` ("BG" first), when known. A config holding a value that cannot be written as
+    data (Config.to_dict raises ConfigError) is left out with a warning: saving never fails for it.
+    """
+    try:
+        settings = config.to_dict()
+    except ConfigError as e:
+        warnings.warn(f"The weights file will not store the config: {e}", stacklevel=2)
+        settings = None
+    backbone = config.BACKBONE
+    if not isinstance(backbone, str):
+        backbone = settings["BACKBONE"] if settings else None
+    names = [str(name) for name in class_names] if class_names is not None else None
+    return {"config": settings, "class_names": names, "backbone": backbone}
+
+
+def read_metadata(filepath):
+    """The metadata a file written by :func:`save_weights` stores (a dict with "config",
+    "class_names" and "backbone", see :func:`weights_metadata`), or None for a file without
+    (Matterport's, older checkpoints). WeightsFileError for a missing or non-HDF5 file and for
+    metadata that is not a JSON object."""
+    with _open(filepath) as f:
+        text = f.attrs.get(METADATA_ATTRIBUTE)
+    if text is None:
+        return None
+    try:
+        metadata = json.loads(text.decode("utf8") if isinstance(text, bytes) else str(text))
+    except ValueError as e:
+        raise WeightsFileError(f"{os.fspath(filepath)}: its {METADATA_ATTRIBUTE} attribute is "
+                               f"not JSON ({e})") from None
+    if not isinstance(metadata, dict):
+        raise WeightsFileError(f"{os.fspath(filepath)}: its {METADATA_ATTRIBUTE} attribute is "
+                               f"not a JSON object")
+    return metadata
+
+
+def backbone_of(layer_names):
+    """The ResNet of :data:`~mrcnn.core.anchors.RESNET_BACKBONES` whose layers ``layer_names``
+    (names of layers with weights, of a model or a file) are, told by the blocks of stage 4
+    (``res4a_branch2a``, ``res4b_branch2a``, ...) and the block kind (bottleneck blocks have
+    ``res2a_branch2c``); None when they match none."""
+    names = set(layer_names)
+    blocks = sum(1 for name in names if re.fullmatch(r"res4[a-z]_branch2a", name))
+    if "res2a_branch2c" in names:
+        counts = {name: 1 + count for name, count in BLOCK_COUNTS.items()}
+    elif "res2a_branch2a" in names:
+        counts = {name: count[2] for name, count in BASIC_BLOCK_COUNTS.items()}
+    else:
+        return None
+    return next((name for name, count in counts.items() if count == blocks), None)
+
+
+def check_weights(keras_model, file_weights, filepath, by_name=True, exclude=None, config=None):
     """Pair model layers with file layers; return [(layer, arrays)] or raise on any mismatch.
 
-    Nothing is assigned here, so a failed load leaves the model as it was.
+    Nothing is assigned here, so a failed load leaves the model as it was. config: the model's
+    Config, if known, for the mismatch error to compare with the config the file stores.
     """
     exclude = set(exclude or ())
     layers = weighted_layers(keras_model)
@@ -131,17 +211,99 @@ def check_weights(keras_model, file_weights, filepath, by_name=True, exclude=Non
         if expected != found:
             mismatches.append((layer.name, expected, found))
     if mismatches:
-        lines = [f"  {name}: model {_shapes(exp)} vs file {_shapes(got)}"
-                 for name, exp, got in mismatches]
-        names = [name for name, _, _ in mismatches]
-        # The usual cause is NUM_CLASSES: then suggest Matterport's whole head list.
-        heads = set(HEAD_LAYERS) & all_names if set(names) & set(HEAD_LAYERS) else set()
-        hint = sorted(set(names) | heads)
-        raise WeightsFileError(
-            f"{filepath} does not fit the model: {len(mismatches)} layer(s) have other shapes "
-            f"(a different NUM_CLASSES or backbone?):\n" + "\n".join(lines) +
-            f"\nTo load the rest, pass exclude={hint!r}.")
+        raise WeightsFileError(_mismatch_message(keras_model, file_weights, filepath, mismatches,
+                                                 config))
     return pairs
+
+
+#: Layers with other shapes that a mismatch error lists (a count stands for the rest).
+MISMATCHES_LISTED = 6
+
+
+def _mismatch_message(keras_model, file_weights, filepath, mismatches, config):
+    """The error of a load whose layers have other shapes: the settings of
+    :data:`SHAPE_SETTINGS` in which the file and the model differ, with the fix for the command
+    line and for Python (``exclude`` only for another NUM_CLASSES, to fine-tune, or when no
+    cause shows), then a few of the layers."""
+    lines = [f"  {name}: model {_shapes(exp)} vs file {_shapes(got)}"
+             for name, exp, got in mismatches[:MISMATCHES_LISTED]]
+    if len(mismatches) > MISMATCHES_LISTED:
+        lines.append(f"  ... and {len(mismatches) - MISMATCHES_LISTED} more")
+    names = [name for name, _, _ in mismatches]
+    # For another NUM_CLASSES, Matterport's whole head list.
+    all_names = {layer.name for layer in keras_model.layers}
+    heads = set(HEAD_LAYERS) & all_names if set(names) & set(HEAD_LAYERS) else set()
+    exclude = sorted(set(names) | heads)
+    try:
+        metadata = read_metadata(filepath)
+    except WeightsFileError:
+        metadata = None
+    stored = bool(metadata and metadata.get("config"))
+    model = _model_settings(keras_model, config)
+    found = _file_settings(file_weights, metadata)
+    causes = [key for key in SHAPE_SETTINGS
+              if key in model and key in found and model[key] != found[key]]
+    text = f"{filepath} does not fit the model ({len(mismatches)} layer(s) have other shapes)."
+    for key in causes:
+        text += "\n" + _cause(key, found[key], model[key], stored, sorted(heads))
+    if not causes:
+        text += (f"\nThe model was built with another config than the file's. Build it with "
+                 f"that config; only to fine-tune on purpose, pass exclude={exclude!r} to load "
+                 f"the rest.")
+    return text + "\nLayers with other shapes:\n" + "\n".join(lines)
+
+
+def _cause(key, file_value, model_value, stored, exclude):
+    """One line naming a setting in which the file and the model differ, and its fixes."""
+    where = "was trained with" if stored else "has the layers of"
+    if key == "NUM_CLASSES":
+        return (f"The file has NUM_CLASSES {file_value} and the model {model_value} (both "
+                f"count the background). To use the file's classes: command line: a dataset of "
+                f"its {file_value - 1} classes (detect and export without --dataset take them "
+                f"from the file); Python: config.NUM_CLASSES = {file_value}. Only to fine-tune "
+                f"the file on other classes, pass exclude={exclude!r} (mrcnn train does).")
+    drop = (f", or leave out a --set {key} that says otherwise (the command line reads the "
+            f"config the file stores)" if stored else "")
+    python = " (or config = Config.from_weights(path))" if stored else ""
+    setting = file_value if isinstance(file_value, str) else json.dumps(file_value)
+    return (f"The file {where} {key} {file_value}, the model has {model_value}. Build the "
+            f"model with the file's value: command line: --set {key}={setting}{drop}; Python: "
+            f"config.{key} = {json.dumps(file_value)}{python} before building the model.")
+
+
+def _model_settings(keras_model, config):
+    """{setting: value} of :data:`SHAPE_SETTINGS` known for ``keras_model``: its config's, and
+    BACKBONE and NUM_CLASSES told by its layers."""
+    settings = {}
+    if config is not None:
+        try:
+            settings = {k: v for k, v in config.to_dict().items() if k in SHAPE_SETTINGS}
+        except ConfigError:
+            pass
+    layers = weighted_layers(keras_model)
+    shapes = {name: [tuple(v.shape) for v in layer.weights] for name, layer in layers.items()}
+    return _from_layers(settings, shapes)
+
+
+def _file_settings(file_weights, metadata):
+    """{setting: value} of :data:`SHAPE_SETTINGS` known for a file: the config it stores, and
+    BACKBONE and NUM_CLASSES told by its layers."""
+    settings = dict((metadata or {}).get("config") or {})
+    if (metadata or {}).get("backbone"):
+        settings.setdefault("BACKBONE", metadata["backbone"])
+    shapes = {name: [np.shape(a) for a in arrays] for name, arrays in file_weights.items()}
+    return _from_layers({k: v for k, v in settings.items() if k in SHAPE_SETTINGS}, shapes)
+
+
+def _from_layers(settings, shapes):
+    """``settings`` with BACKBONE and NUM_CLASSES added from the layer shapes where missing."""
+    settings = dict(settings)
+    backbone = backbone_of(shapes)
+    if backbone and "BACKBONE" not in settings:
+        settings["BACKBONE"] = backbone
+    if "mrcnn_class_logits" in shapes and "NUM_CLASSES" not in settings:
+        settings["NUM_CLASSES"] = int(shapes["mrcnn_class_logits"][0][-1])
+    return settings
 
 
 def _shapes(shapes):
@@ -190,15 +352,18 @@ def excluded_for_num_classes(shapes, num_classes):
             and any(shape[-1] != widths[name] for shape in layer_shapes)]
 
 
-def load_weights(keras_model, filepath, by_name=True, exclude=None):
+def load_weights(keras_model, filepath, by_name=True, exclude=None, config=None):
     """Load a by-name weights file into ``keras_model``; returns the names of the loaded layers.
 
     ``exclude``: layer names to leave untouched (e.g. :data:`HEAD_LAYERS` to fine-tune COCO weights
-    on another class count). Shape mismatches raise WeightsFileError naming each layer with both
-    shapes and the ``exclude`` to pass; in that case nothing is assigned.
+    on another class count). Shape mismatches raise WeightsFileError naming the layers with both
+    shapes and the likely cause (another BACKBONE, NUM_CLASSES ... than the file's: ``config``,
+    the model's Config, and the config the file stores make it precise) with its fix; in that
+    case nothing is assigned.
     """
     file_weights = read_weights(filepath)
-    pairs = check_weights(keras_model, file_weights, filepath, by_name=by_name, exclude=exclude)
+    pairs = check_weights(keras_model, file_weights, filepath, by_name=by_name, exclude=exclude,
+                          config=config)
     for layer, arrays in pairs:
         for variable, array in zip(layer.weights, arrays):
             variable.assign(array.astype(variable.dtype))
@@ -218,11 +383,13 @@ def _byte_strings(names):
     return np.array(names, dtype=bytes) if names else np.zeros((0,), dtype="S1")
 
 
-def save_weights(keras_model, filepath):
+def save_weights(keras_model, filepath, metadata=None):
     """Write ``keras_model``'s weights in the by-name layout, atomically.
 
-    The file is written beside its destination and renamed into place, so a crash mid-write never
-    leaves a truncated file under ``filepath``.
+    metadata: a JSON-serializable dict (:func:`weights_metadata`) stored as the JSON string of
+    the root attribute :data:`METADATA_ATTRIBUTE`; None stores none. The file is written beside
+    its destination and renamed into place, so a crash mid-write never leaves a truncated file
+    under ``filepath``.
     """
     import keras
 
@@ -231,6 +398,8 @@ def save_weights(keras_model, filepath):
             f.attrs["layer_names"] = _byte_strings(layer.name for layer in keras_model.layers)
             f.attrs["backend"] = b"tensorflow"
             f.attrs["keras_version"] = str(keras.__version__).encode("utf8")
+            if metadata is not None:
+                f.attrs[METADATA_ATTRIBUTE] = json.dumps(metadata)
             for layer in keras_model.layers:
                 group = f.create_group(layer.name)
                 names = _weight_names(layer)

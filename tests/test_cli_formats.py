@@ -186,7 +186,7 @@ def test_a_masks_validation_set_gets_the_training_classes(tmp_path):
         val / "v" / "masks" / "square" / "m.png")
     train_set = cli.load_dataset(parse_dataset_spec(f"masks:{train}"))
     spec = parse_dataset_spec(f"masks:{val}")
-    val_set = cli.load_dataset(spec, cli._class_names(spec, train_set), role="val")
+    val_set = cli.load_dataset(spec, cli._class_names(spec, train_set.class_names), role="val")
     assert val_set.class_names == ["BG", "disc", "square"]
     assert val_set.load_mask(0)[1].tolist() == [2]
 

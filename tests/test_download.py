@@ -215,3 +215,33 @@ def test_download_module_does_not_import_tensorflow():
     code = ("import sys, mrcnn.download; "
             "assert not any(m.split('.')[0] in ('tensorflow', 'keras') for m in sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO_ROOT)
+
+
+@pytest.mark.parametrize("backbone, name", [("resnet18", "resnet18"), ("resnet34", "resnet34"),
+                                            (lambda image, stage5, train_bn: None, "a callable")])
+def test_imagenet_weights_refused_for_a_backbone_without_them(backbone, name, monkeypatch):
+    """A clear ConfigError naming the backbone and the ones that have ImageNet weights, before
+    any download."""
+    from mrcnn.config import ConfigError
+    from mrcnn.maskrcnn import MaskRCNN
+    from tiny import tiny_config
+    monkeypatch.setattr(download, "imagenet_weights_path",
+                        lambda *args, **kwargs: pytest.fail("downloaded"))
+    model = MaskRCNN.__new__(MaskRCNN)
+    model.config = tiny_config()
+    model.config.BACKBONE = backbone
+    with pytest.raises(ConfigError) as error:
+        model.get_imagenet_weights()
+    message = str(error.value)
+    assert f"no ImageNet weights for BACKBONE {name} " in message
+    assert "resnet50 and resnet101" in message and "--weights none" in message
+
+
+def test_imagenet_weights_for_resnet50_and_resnet101(monkeypatch):
+    from mrcnn.maskrcnn import MaskRCNN
+    from tiny import tiny_config
+    monkeypatch.setattr(download, "imagenet_weights_path", lambda: "resnet50_notop.h5")
+    for backbone in ("resnet50", "resnet101"):
+        model = MaskRCNN.__new__(MaskRCNN)
+        model.config = tiny_config(BACKBONE=backbone)
+        assert model.get_imagenet_weights() == "resnet50_notop.h5"

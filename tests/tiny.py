@@ -90,3 +90,18 @@ def call_main(module, argv):
     with contextlib.redirect_stdout(output):
         code = module.main(argv)
     return code, output.getvalue()
+
+
+def mrcnn_process(*argv, timeout=300, **env):
+    """(exit code, stdout, stderr) of ``python -m mrcnn argv`` in a fresh process, run as a user
+    runs it: without the test session's TF_CPP_MIN_LOG_LEVEL (the command line then silences
+    TensorFlow's own lines), plus the variables ``env``."""
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    environ = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    environ.update(env)
+    done = subprocess.run([sys.executable, "-m", "mrcnn", *argv], cwd=root, env=environ,
+                          capture_output=True, text=True, timeout=timeout)
+    return done.returncode, done.stdout, done.stderr

@@ -22,10 +22,15 @@ import numpy as np
 from mrcnn.core.boxes import norm_boxes
 
 __all__ = ["generate_anchors", "cell_anchors", "generate_pyramid_anchors", "compute_backbone_shapes",
-           "get_anchors", "get_pixel_anchors", "RESNET_BACKBONES"]
+           "get_anchors", "get_pixel_anchors", "RESNET_BACKBONES", "BLOCK_COUNTS",
+           "BASIC_BLOCK_COUNTS"]
 
 #: Backbone names compute_backbone_shapes knows.
 RESNET_BACKBONES = ("resnet50", "resnet101", "resnet18", "resnet34")
+#: Identity blocks in stage 4 after its conv block (stage 4 is where ResNet50 and 101 differ).
+BLOCK_COUNTS = {"resnet50": 5, "resnet101": 22}
+#: Basic blocks per stage (2..5) of the light ResNets; stage k has 64 * 2**(k-2) channels.
+BASIC_BLOCK_COUNTS = {"resnet18": (2, 2, 2, 2), "resnet34": (3, 4, 6, 3)}
 
 
 def generate_anchors(scales, ratios, shape, feature_stride, anchor_stride):

@@ -381,6 +381,41 @@ def subset_entries(subset, doing):
     return [entry for entry in entries if entry and not entry.startswith("#")]
 
 
+#: The most entries an error message shows of a longer list (the rest are counted).
+SHOWN_ENTRIES = 5
+
+
+def few(entries, sep=", ", shown=SHOWN_ENTRIES):
+    """The first ``shown`` entries as text joined by ``sep``, then "... (N in all)" when there
+    are more: how error messages list many files or problems."""
+    entries = [str(entry) for entry in entries]
+    text = sep.join(entries[:shown])
+    if len(entries) > shown:
+        text += "{}... ({} in all)".format(sep, len(entries))
+    return text
+
+
+def missing_files_message(paths, what="image", total=None):
+    """One line about files that do not exist: their count, a few of them, and the folders
+    among theirs that do not exist ("98 images not found: the folder /x/nope does not
+    exist"). total: how many files were looked for; when all of one existing folder are
+    missing, the line asks whether it is the right folder."""
+    paths = [os.fspath(path) for path in paths]
+    folders = list(dict.fromkeys(os.path.dirname(path) or "." for path in paths))
+    absent = [folder for folder in folders if not os.path.isdir(folder)]
+    count = "{} {}{} not found".format(len(paths), what, "" if len(paths) == 1 else "s")
+    gone = ("the folder {} does not exist" if len(absent) == 1 else
+            "the folders {} do not exist").format(few(absent))
+    if len(absent) == len(folders):
+        return "{}: {}".format(count, gone)
+    if len(folders) == 1:
+        names = [os.path.basename(path) for path in paths]
+        return "{} in {}: {}{}".format(count, folders[0], few(names),
+                                       "; none is there: is it the right folder?"
+                                       if total == len(paths) and total > 1 else "")
+    return "{}: {}{}".format(count, few(paths), "; " + gone if absent else "")
+
+
 def _check_source(source):
     """ValueError unless source is a str without "." (the "source.id" keys use the dot)."""
     if not isinstance(source, str):

@@ -27,7 +27,7 @@ import numpy as np
 from pycocotools import mask as maskUtils
 from pycocotools.coco import COCO
 
-from mrcnn.datasets.base import DatasetError
+from mrcnn.datasets.base import DatasetError, few, missing_files_message
 from mrcnn.datasets.rasterize import ImageFileDataset, read_json
 
 __all__ = ["CocoDataset"]
@@ -54,8 +54,8 @@ class CocoDataset(ImageFileDataset):
         return_coco: return the pycocotools COCO object (for evaluation).
 
         Raises DatasetError naming the file for malformed json, images or annotations missing
-        required keys, annotations of unknown categories or images, unknown ``class_ids``, and,
-        all listed at once, image files that do not exist. Unusable annotations (polygons with
+        required keys, annotations of unknown categories or images, unknown ``class_ids``, and
+        image files that do not exist (counted, a few named). Unusable annotations (polygons with
         fewer than 3 points, no segmentation, an RLE of another size than its image) are skipped
         with one counted warning and recorded in ``skipped`` (see summary()); masks that cover
         no pixel are skipped when load_mask draws them, as in Matterport.
@@ -106,8 +106,8 @@ class CocoDataset(ImageFileDataset):
         missing = [os.path.join(image_dir, images[i]["file_name"]) for i in image_ids
                    if not os.path.isfile(os.path.join(image_dir, images[i]["file_name"]))]
         if missing:
-            raise DatasetError("{}: {} image(s) not found in {}:\n  {}".format(
-                doing, len(missing), image_dir, "\n  ".join(missing)))
+            raise DatasetError("{}: {}".format(doing, missing_files_message(
+                missing, total=len(image_ids))))
 
         # Add classes
         for i in class_ids:
@@ -318,5 +318,5 @@ def _check_layout(data, path):
                             "(unknown category)".format(annotation.get("id"),
                                                         annotation["category_id"]))
     if problems:
-        raise fail("{} problem(s):\n  {}".format(len(problems), "\n  ".join(problems)))
+        raise fail("{} problem(s): {}".format(len(problems), few(problems, sep="; ")))
     return images, categories, annotations

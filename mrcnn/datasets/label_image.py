@@ -20,7 +20,7 @@ import os
 import numpy as np
 import PIL.Image
 
-from mrcnn.datasets.base import DatasetError
+from mrcnn.datasets.base import DatasetError, few
 from mrcnn.datasets.rasterize import ImageFileDataset
 
 __all__ = ["read_label_image", "LabelImageDataset", "TIFF_EXTENSIONS"]
@@ -96,10 +96,10 @@ def _colour_ids(rgb, palette):
     where = np.minimum(where, len(keys) - 1)
     known = keys[order][where] == colours
     if not known.all():
-        missing = colours[~known][:5]
+        missing = colours[~known]
         raise ValueError("holds the colour(s) {} that are not in the palette".format(
-            ", ".join("({}, {}, {})".format(c >> 16, (c >> 8) & 255, c & 255)
-                      for c in missing.tolist())))
+            few("({}, {}, {})".format(c >> 16, (c >> 8) & 255, c & 255)
+                for c in missing.tolist())))
     return order[where][inverse.reshape(packed.shape)]
 
 

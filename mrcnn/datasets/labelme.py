@@ -29,7 +29,7 @@ rim point, polygons are clipped to the image.
 import collections
 import os
 
-from mrcnn.datasets.base import DatasetError, subset_entries
+from mrcnn.datasets.base import DatasetError, few, missing_files_message, subset_entries
 from mrcnn.datasets.rasterize import (ImageFileDataset, ShapeError, bitmap, check_class_names,
                                       circle_from_points, embedded_image, image_size,
                                       is_image_file, mask_area, points_array, polygon, read_json,
@@ -112,11 +112,11 @@ class LabelmeDataset(ImageFileDataset):
         unknown = [(r["annotation"], s) for r in records for s in r["shapes"]
                    if s["class_name"] not in class_id_of]
         if unknown and class_names is None:
-            lines = ["  {} shape {}: label {!r}".format(file, s["index"], s["label"])
+            lines = ["{} shape {}: label {!r}".format(file, s["index"], s["label"])
                      for file, s in unknown]
             raise DatasetError("{}: {} shape(s) with a label that {} does not list (it has: {}):"
-                               "\n{}".format(doing, len(unknown), closed_by, ", ".join(names),
-                                             "\n".join(lines)))
+                               " {}".format(doing, len(unknown), closed_by, few(names),
+                                            few(lines, sep="; ")))
         for file, s in unknown:
             self._skip(file, "shape {} (label {!r})".format(s["index"], s["label"]),
                        "label not in class_names")
@@ -126,7 +126,7 @@ class LabelmeDataset(ImageFileDataset):
         repeated = sorted({s for s, n in stems.items() if n > 1} | (set(stems) & existing))
         if repeated:
             raise DatasetError("{}: more than one annotation file for the image stem(s) {}"
-                               .format(doing, repeated))
+                               .format(doing, few(repeated)))
 
         self._add_classes(SOURCE, names, doing)
         for r in records:
@@ -154,7 +154,8 @@ class LabelmeDataset(ImageFileDataset):
             paths = [os.fspath(p) for p in folder]
             missing = [p for p in paths if not os.path.isfile(p)]
             if missing:
-                raise DatasetError("{}: annotation file(s) not found: {}".format(doing, missing))
+                raise DatasetError("{}: {}".format(doing, missing_files_message(
+                    missing, "annotation file", total=len(paths))))
             labels_dir = os.path.dirname(paths[0]) if paths else None
         images_by_dir = {}
         result = []
@@ -260,24 +261,24 @@ class LabelmeDataset(ImageFileDataset):
         for r in records:
             r["height"] = r["width"] = None
             if "problem" in r:
-                problems.append("  {}: {}".format(r["annotation"], r["problem"]))
+                problems.append("{}: {}".format(r["annotation"], r["problem"]))
                 continue
             try:
                 source = embedded_image(r["annotation"]) if r["embedded"] else r["image_path"]
                 size = image_size(source, exif_orientation)
             except Exception as e:
-                problems.append("  {}: image {} unreadable: {}".format(
+                problems.append("{}: image {} unreadable: {}".format(
                     r["annotation"], r["image_path"] or "in imageData", e))
                 continue
             if r["size_in_file"] and r["size_in_file"] != size:
-                problems.append("  {}: imageHeight x imageWidth is {}x{} but the image {} is {}x{}"
+                problems.append("{}: imageHeight x imageWidth is {}x{} but the image {} is {}x{}"
                                 .format(r["annotation"], *r["size_in_file"],
                                         r["image_path"] or "in imageData", *size))
                 continue
             r["height"], r["width"] = size
         if problems:
-            raise DatasetError("{}: {} image(s) missing, unreadable or of the wrong size:\n{}"
-                               .format(doing, len(problems), "\n".join(problems)))
+            raise DatasetError("{}: {} image(s) missing, unreadable or of the wrong size: {}"
+                               .format(doing, len(problems), few(problems, sep="; ")))
 
     def _instances(self, record, class_id_of):
         """[(class_id, shapes)] of a record: shapes merged by (label, group_id); instances that
@@ -344,7 +345,7 @@ def _select(files, subset, doing):
     unmatched = sorted(wanted - set(by_stem))
     if unmatched:
         raise DatasetError("{}: subset names {} match no annotation file".format(
-            doing, unmatched))
+            doing, few(unmatched)))
     return [entry for stem, entry in by_stem.items() if stem in wanted]
 
 

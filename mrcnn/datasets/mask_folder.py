@@ -39,7 +39,7 @@ import os
 import numpy as np
 import yaml
 
-from mrcnn.datasets.base import DatasetError, subset_entries
+from mrcnn.datasets.base import DatasetError, few, subset_entries
 from mrcnn.datasets.image_io import image_size, is_image_file
 from mrcnn.datasets.label_image import LabelImageDataset
 from mrcnn.datasets.rasterize import check_class_names
@@ -111,7 +111,7 @@ class MaskFolderDataset(LabelImageDataset):
         if unused:
             raise DatasetError("{}: class_map names {} which match no mask file (keys are mask "
                                "file stems or paths relative to the folder)".format(
-                                   doing, unused[:10]))
+                                   doing, few(unused)))
         if subset is not None:
             records = _select(records, subset, doing)
 
@@ -125,7 +125,7 @@ class MaskFolderDataset(LabelImageDataset):
             existing & {r["id"] for r in records})
         if repeated:
             raise DatasetError("{}: the image id(s) {} appear more than once".format(
-                doing, repeated[:10]))
+                doing, few(repeated)))
 
         sizes = self._check_images([(folder, r["image"]) for r in records], doing,
                                    exif_orientation)
@@ -188,15 +188,15 @@ class MaskFolderDataset(LabelImageDataset):
                 try:
                     mask_size = image_size(path)
                 except Exception as e:
-                    problems.append("  {}: unreadable: {}".format(path, e))
+                    problems.append("{}: unreadable: {}".format(path, e))
                     continue
                 if mask_size != tuple(size):
-                    problems.append("  {} is {}x{} but its image {} is {}x{}".format(
+                    problems.append("{} is {}x{} but its image {} is {}x{}".format(
                         path, mask_size[0], mask_size[1], r["image"], *size))
         if problems:
             raise DatasetError("{}: {} mask file(s) unreadable or not the size of their image "
-                               "(height x width):\n{}".format(doing, len(problems),
-                                                              "\n".join(problems[:20])))
+                               "(height x width): {}".format(doing, len(problems),
+                                                             few(problems, sep="; ")))
 
 
 # ------------------------------------------------------------------------------ layouts
@@ -258,24 +258,24 @@ def _label_pairs(images, labels, doing):
     problems = []
     for stem, paths in sorted(by_stem.items()):
         if len(paths) > 1:
-            problems.append("  several images with the stem {!r}: {}".format(
+            problems.append("several images with the stem {!r}: {}".format(
                 stem, [os.path.basename(p) for p in paths]))
             continue
         entries = labels.get(stem, [])
         classes = [sub for _, sub in entries]
         repeated = sorted({str(c) for c in classes if classes.count(c) > 1})
         if repeated:
-            problems.append("  several label images for {} in the same folder: {}".format(
+            problems.append("several label images for {} in the same folder: {}".format(
                 paths[0], [p for p, _ in entries]))
             continue
         records.append({"id": stem, "image": paths[0],
                         "masks": [(p, sub, LABELS) for p, sub in entries]})
     orphans = sorted(set(labels) - set(by_stem))
-    problems += ["  label image {} has no image named {!r}".format(labels[s][0][0], s)
+    problems += ["label image {} has no image named {!r}".format(labels[s][0][0], s)
                  for s in orphans]
     if problems:
-        raise DatasetError("{}: {} problem(s) pairing images with label images:\n{}".format(
-            doing, len(problems), "\n".join(problems[:20])))
+        raise DatasetError("{}: {} problem(s) pairing images with label images: {}".format(
+            doing, len(problems), few(problems, sep="; ")))
     if not records:
         raise DatasetError("{}: no images found".format(doing))
     return records
@@ -328,6 +328,6 @@ def _select(records, subset, doing):
     ids = {r["id"] for r in records}
     unmatched = sorted(set(wanted) - ids)
     if unmatched:
-        raise DatasetError("{}: subset ids {} match no image".format(doing, unmatched[:10]))
+        raise DatasetError("{}: subset ids {} match no image".format(doing, few(unmatched)))
     wanted = set(wanted)
     return [r for r in records if r["id"] in wanted]

@@ -42,7 +42,7 @@ import skimage.draw
 import skimage.io
 import skimage.util
 
-from mrcnn.datasets.base import Dataset, DatasetError
+from mrcnn.datasets.base import Dataset, DatasetError, few, missing_files_message
 from mrcnn.datasets.image_io import (EXIF_ORIENTATION_TAG, IMAGE_EXTENSIONS, image_size,
                                      is_image_file, read_image)
 
@@ -331,22 +331,23 @@ class ImageFileDataset(Dataset):
 
     def _check_images(self, entries, doing, exif_orientation):
         """Sizes of the images of ``entries`` [(annotation file, image path)], read from their
-        headers; one DatasetError listing every missing or unreadable image."""
-        sizes, problems = [], []
+        headers; one DatasetError counting the missing and unreadable images (a few named)."""
+        sizes, missing, unreadable = [], [], []
         for annotation_file, path in entries:
+            sizes.append(None)
             if path is None or not os.path.isfile(path):
-                problems.append("  {} (named in {})".format(path, annotation_file))
-                sizes.append(None)
+                missing.append(os.fspath(path) if path is not None else "(no path)")
                 continue
             try:
-                sizes.append(image_size(path, exif_orientation))
+                sizes[-1] = image_size(path, exif_orientation)
             except Exception as e:
-                problems.append("  {} (named in {}): unreadable: {}".format(
-                    path, annotation_file, e))
-                sizes.append(None)
+                unreadable.append("{} (named in {}): {}".format(path, annotation_file, e))
+        problems = [missing_files_message(missing, total=len(entries))] if missing else []
+        if unreadable:
+            problems.append("{} image(s) unreadable: {}".format(len(unreadable),
+                                                                 few(unreadable, sep="; ")))
         if problems:
-            raise DatasetError("{}: {} image(s) missing or unreadable:\n{}".format(
-                doing, len(problems), "\n".join(problems)))
+            raise DatasetError("{}: {}".format(doing, "; ".join(problems)))
         return sizes
 
 

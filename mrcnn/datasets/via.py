@@ -34,7 +34,7 @@ import collections
 import logging
 import os
 
-from mrcnn.datasets.base import DatasetError
+from mrcnn.datasets.base import DatasetError, few
 from mrcnn.datasets.rasterize import (ImageFileDataset, ShapeError, check_class_names, disk,
                                       ellipse, mask_area, polygon, read_json, rectangle)
 
@@ -66,10 +66,13 @@ class ViaDataset(ImageFileDataset):
         class_key: region_attributes key of the class name (dotted for nested attributes).
             Regions without it (or with an empty value) are skipped and reported, counted and
             named. None: all regions are of one class, named class_names[0] when given, else
-            "object".
+            "object"; a warning names the region attributes the regions carry (a few of their
+            values) and the class_key that would use them.
         class_names: the classes to load, in id order (a leading "BG" is dropped); regions of
-            other classes are skipped with a counted warning. Default: the class names found,
-            sorted. Pass it so that train and val number classes alike.
+            other classes are skipped with a counted warning. Default: the options of the
+            class_key attribute where the file defines them (a VIA 2 project's
+            "_via_attributes", in their order), then the other class names found, sorted.
+            Pass it so that train and val number classes alike.
         keep_unannotated: also load images without any region (as background). By default they
             are left out, as in Matterport's balloon sample (VIA lists every image it was shown).
         exif_orientation: turn camera images upright by their EXIF tag. Off by default: VIA 1
@@ -108,7 +111,10 @@ class ViaDataset(ImageFileDataset):
                                  doing, group_key))
         single = (class_names or [DEFAULT_CLASS_NAME])[0] if class_key is None else None
 
-        entries = _entries(read_json(json_path, "VIA file"), json_path)
+        content = read_json(json_path, "VIA file")
+        entries = _entries(content, json_path)
+        if class_key is None:
+            _warn_unchosen_attributes(entries, doing, single, group_key)
 
         records, ungrouped = [], []
         for key, entry in entries:
@@ -134,7 +140,7 @@ class ViaDataset(ImageFileDataset):
         repeated = sorted(name for name, n in names_seen.items() if n > 1)
         if repeated:
             raise DatasetError("{}: the file names {} appear more than once".format(
-                doing, repeated))
+                doing, few(repeated)))
 
         sizes = self._check_images([(json_path, r["path"]) for r in records], doing,
                                    exif_orientation)
@@ -144,7 +150,9 @@ class ViaDataset(ImageFileDataset):
         elif single is not None:
             names = [single]
         else:
-            names = sorted({item["label"] for r in records for item in r["instances"]})
+            found = {item["label"] for r in records for item in r["instances"]}
+            options = _attribute_options(content, class_key)
+            names = options + sorted(found - set(options))
         class_id_of = {name: i for i, name in enumerate(names, start=1)}
         self._add_classes(SOURCE, names, doing)
 
@@ -216,6 +224,43 @@ class ViaDataset(ImageFileDataset):
             self._skip(json_path, what, "{} ({} region)".format(e, name))
             return None
         return label, index, drawn, group
+
+
+def _warn_unchosen_attributes(entries, doing, single, group_key):
+    """Log a warning when regions loaded as the one class ``single`` carry region attributes
+    with values (those of group_key and GROUP_KEY left out): the attributes, a few values of
+    each, and the class_key to pass."""
+    values, left_out = {}, {GROUP_KEY, (group_key or "").partition(".")[0]}
+    for _, entry in entries:
+        regions = entry["regions"]
+        for region in regions.values() if isinstance(regions, dict) else regions:
+            attributes = region.get("region_attributes") if isinstance(region, dict) else None
+            for key in attributes if isinstance(attributes, dict) else ():
+                value, _ = _attribute(attributes, key)
+                if value is not None and key not in left_out:
+                    values.setdefault(key, set()).add(value)
+    if not values:
+        return
+    best = max(values, key=lambda key: len(values[key]))       # the first of the most varied
+    described = ["'{}' ({} value{}: {})".format(key, len(found), "" if len(found) == 1 else "s",
+                                                few(sorted(found)))
+                 for key, found in values.items()]
+    logger.warning("%s: every region was loaded as the one class %r, but the regions carry the "
+                   "region attribute(s) %s; to take the classes from one, pass class_key=%r "
+                   "(command line: add :class_key=%s to the via: spec).", doing, single,
+                   ", ".join(described), best, best)
+
+
+def _attribute_options(content, key):
+    """The option names a VIA 2 project defines for the region attribute ``key`` (dropdown,
+    radio or checkbox; in their order), or []."""
+    definitions = content.get("_via_attributes") if isinstance(content, dict) else None
+    region = definitions.get("region") if isinstance(definitions, dict) else None
+    definition = region.get(key) if isinstance(region, dict) else None
+    options = definition.get("options") if isinstance(definition, dict) else None
+    if not isinstance(options, dict):
+        return []
+    return list(dict.fromkeys(str(name).strip() for name in options if str(name).strip()))
 
 
 def _grouped(parsed, filename, doing, group_key):

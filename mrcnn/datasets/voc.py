@@ -30,7 +30,7 @@ import os
 
 import numpy as np
 
-from mrcnn.datasets.base import DatasetError
+from mrcnn.datasets.base import DatasetError, few, missing_files_message
 from mrcnn.datasets.image_io import image_size, is_image_file
 from mrcnn.datasets.label_image import LabelImageDataset
 from mrcnn.datasets.labelme import BACKGROUND_LABEL, IGNORE_LABEL
@@ -98,40 +98,44 @@ class VocInstanceDataset(LabelImageDataset):
                 else list(VOC_CLASS_NAMES)
         ids = _split_ids(folder, split, doing)
 
-        records, problems = [], []
+        records, problems, missing = [], [], []
         images = _files_by_stem(os.path.join(folder, IMAGE_DIR))
         for image_id in ids:
             record = {"id": image_id,
                       "object_path": os.path.join(object_dir, image_id + ".png"),
                       "class_path": os.path.join(folder, CLASS_DIR, image_id + ".png"),
                       "path": images.get(image_id)}
-            missing = [p for p in (record["object_path"], record["class_path"])
-                       if not os.path.isfile(p)]
+            missing_here = [p for p in (record["object_path"], record["class_path"])
+                            if not os.path.isfile(p)]
             if record["path"] is None:
-                missing.insert(0, os.path.join(folder, IMAGE_DIR, image_id + ".jpg"))
-            if missing:
-                problems.append("  {}: missing {}".format(image_id, ", ".join(missing)))
+                missing_here.insert(0, os.path.join(folder, IMAGE_DIR, image_id + ".jpg"))
+            if missing_here:
+                missing.extend(missing_here)
                 continue
             try:
                 sizes = [image_size(record[k]) for k in ("path", "object_path", "class_path")]
             except Exception as e:
-                problems.append("  {}: unreadable: {}".format(image_id, e))
+                problems.append("{}: unreadable: {}".format(image_id, e))
                 continue
             if sizes[1] != sizes[0] or sizes[2] != sizes[0]:
-                problems.append("  {}: image {} is {}x{} but {} is {}x{} and {} is {}x{}".format(
+                problems.append("{}: image {} is {}x{} but {} is {}x{} and {} is {}x{}".format(
                     image_id, record["path"], *sizes[0], record["object_path"], *sizes[1],
                     record["class_path"], *sizes[2]))
                 continue
             record["height"], record["width"] = sizes[0]
             records.append(record)
         if problems:
-            raise DatasetError("{}: {} image(s) with missing, unreadable or mismatched files:\n{}"
-                               .format(doing, len(problems), "\n".join(problems[:20])))
+            problems = ["{} image(s) with unreadable or mismatched files: {}".format(
+                len(problems), few(problems, sep="; "))]
+        if missing:
+            problems.insert(0, missing_files_message(missing, "file"))
+        if problems:
+            raise DatasetError("{}: {}".format(doing, "; ".join(problems)))
         existing = {info["id"] for info in self.image_info if info["source"] == SOURCE}
         repeated = sorted(existing & set(ids))
         if repeated:
             raise DatasetError("{}: the dataset already holds the images {}".format(
-                doing, repeated[:10]))
+                doing, few(repeated)))
 
         self._add_classes(SOURCE, names, doing)
         for r in records:

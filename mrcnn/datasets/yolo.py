@@ -38,7 +38,7 @@ import os
 import numpy as np
 import yaml
 
-from mrcnn.datasets.base import DatasetError
+from mrcnn.datasets.base import DatasetError, few
 from mrcnn.datasets.image_io import is_image_file
 from mrcnn.datasets.rasterize import (ImageFileDataset, ShapeError, check_class_names, mask_area,
                                       polygon, rectangle)
@@ -84,7 +84,7 @@ class YoloSegDataset(ImageFileDataset):
                 doing, split, data_yaml))
         repeated = sorted(p for p, n in collections.Counter(images).items() if n > 1)
         if repeated:
-            raise DatasetError("{}: images listed more than once: {}".format(doing, repeated[:5]))
+            raise DatasetError("{}: images listed more than once: {}".format(doing, few(repeated)))
         sizes = self._check_images([(data_yaml, p) for p in images], doing, exif_orientation)
 
         self._add_classes(SOURCE, names, doing)

@@ -39,7 +39,8 @@ from mrcnn.evaluation.coco_format import (categories, check_detection, check_ima
                                           load_coco_results, load_ground_truth, make_coco,
                                           quiet, to_source_ids, write_json)
 
-__all__ = ["COCO_STATS", "IOU_TYPES", "Evaluator", "evaluate_detections", "evaluate_model"]
+__all__ = ["COCO_STATS", "IOU_TYPES", "DEFAULT_SCORE_THRESHOLDS", "Evaluator",
+           "evaluate_detections", "evaluate_model", "score_thresholds_for"]
 
 COCO_STATS = ("AP", "AP50", "AP75", "APs", "APm", "APl",
               "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
@@ -48,6 +49,14 @@ COCO_STATS = ("AP", "AP50", "AP75", "APs", "APm", "APl",
 IOU_TYPES = ("bbox", "segm")
 
 DEFAULT_SCORE_THRESHOLDS = (0.5, 0.7, 0.9)
+
+
+def score_thresholds_for(min_confidence, thresholds=DEFAULT_SCORE_THRESHOLDS):
+    """The ``thresholds`` at or above ``min_confidence`` (a model's DETECTION_MIN_CONFIDENCE:
+    its detections all score at least that, so a row below it would repeat the row at it);
+    ``(min_confidence,)`` when none is."""
+    kept = tuple(t for t in thresholds if t >= min_confidence)
+    return kept or (float(min_confidence),)
 
 
 def _check_iou_types(iou_types):
@@ -311,7 +320,7 @@ def evaluate_detections(dataset, detections, iou_types=IOU_TYPES,
 
 
 def evaluate_model(model, dataset, image_ids=None, batch_size=None, verbose=1,
-                   iou_types=IOU_TYPES, score_thresholds=DEFAULT_SCORE_THRESHOLDS,
+                   iou_types=IOU_TYPES, score_thresholds=None,
                    pr_iou_threshold=0.5, coco_results_path=None, source_ids=None,
                    report=None, report_images=24, report_min_score=0.5, log_dir=None,
                    provenance=None):
@@ -320,7 +329,8 @@ def evaluate_model(model, dataset, image_ids=None, batch_size=None, verbose=1,
     model: a MaskRCNN built with mode="inference".
     image_ids: internal image ids to evaluate (default: all of the dataset).
     batch_size: images per detect() call (default: the model's config.BATCH_SIZE).
-    verbose: 0 silent; 1 a progress bar and the results table; 2 also pycocotools' output.
+    verbose: 0 silent; 1 a progress bar (one line at the end when stdout is not a terminal)
+        and the results table; 2 also pycocotools' output.
     coco_results_path: if given, the detections are also written there as a COCO results json
         (ids as ``source_ids``, see :func:`mrcnn.evaluation.coco_format.to_source_ids`).
     report: if given, a folder to write an HTML report into (index.html and its PNG pictures,
@@ -330,6 +340,8 @@ def evaluate_model(model, dataset, image_ids=None, batch_size=None, verbose=1,
         the training curves of ``log_dir`` (a training log folder with TensorBoard event files);
         ``provenance`` ({label: text}, e.g. {"weights": path, "dataset": name}) says on the page
         what produced it, beside the model's config.
+    score_thresholds: as :func:`evaluate_detections`; None: those of DEFAULT_SCORE_THRESHOLDS at
+        or above the model's DETECTION_MIN_CONFIDENCE (:func:`score_thresholds_for`).
     Other arguments as :func:`evaluate_detections`, which gives the returned dict.
     Images come from ``dataset.load_image`` at their original size, as the ground truth.
     """
@@ -352,9 +364,14 @@ def evaluate_model(model, dataset, image_ids=None, batch_size=None, verbose=1,
         from mrcnn.evaluation.html_report import check_report_arguments
         check_report_arguments(report, report_images, report_min_score, log_dir, provenance)
 
+    if score_thresholds is None:
+        score_thresholds = score_thresholds_for(
+            getattr(model.config, "DETECTION_MIN_CONFIDENCE", 0.0))
     evaluator = Evaluator(dataset, iou_types, score_thresholds, pr_iou_threshold)
-    progbar = keras.utils.Progbar(len(image_ids), verbose=1 if verbose else 0,
-                                  unit_name="image")
+    from mrcnn.training.progress import stdout_is_terminal
+    # A bar that redraws itself on a terminal; one plain line at the end in a file.
+    progbar = keras.utils.Progbar(len(image_ids), unit_name="image",
+                                  verbose=0 if not verbose else 1 if stdout_is_terminal() else 2)
     for start in range(0, len(image_ids), batch_size):
         ids = image_ids[start:start + batch_size]
         images = [dataset.load_image(i) for i in ids]

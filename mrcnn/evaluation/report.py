@@ -3,14 +3,24 @@
 Glossary: ``results`` is the dict :func:`mrcnn.evaluate.evaluate_detections` returns; -1 in it
 means "nothing to measure" (pycocotools' convention) and prints as "-".
 """
+import datetime
 import re
+import textwrap
 
 from mrcnn.evaluation.coco_format import write_json
 from mrcnn.evaluation.evaluator import COCO_STATS, IOU_TYPES
 
-__all__ = ["format_results", "save_results"]
+__all__ = ["VOC_VS_COCO", "format_results", "save_results", "with_provenance"]
 
 _PR_KEY = re.compile(r"^voc/precision@score(.+)$")
+
+#: Why the table's VOC mAP@0.5 and COCO AP50 differ (printed under them).
+VOC_VS_COCO = (
+    "VOC mAP@0.5 and COCO AP50 differ by design: VOC is Matterport's compute_ap, the all-point "
+    "interpolated AP of each image's detections (all classes ranked together, mask IoU 0.5) "
+    "averaged over the images with ground truth, while COCO AP50 ranks each class's detections "
+    "over the whole set (at most 100 per image, crowds ignored, mask IoU for segm and box IoU "
+    "for bbox), averages the precision at 101 recall points and then averages over the classes.")
 
 
 def _number(value, width=7):
@@ -36,6 +46,8 @@ def format_results(results):
                  f"images with ground truth)")
     for key in ("voc/mAP@0.5", "voc/mAP@[0.5:0.95]"):
         lines.append(key[4:].ljust(16) + _number(results.get(key)))
+    if iou_types:
+        lines += textwrap.wrap(VOC_VS_COCO, 100)
     thresholds = [m.group(1) for m in map(_PR_KEY.match, results) if m]
     if thresholds:
         lines.append("")
@@ -64,3 +76,20 @@ def save_results(results, path):
     """Write the results dict to the JSON file ``path`` (indented); returns ``path``."""
     write_json(path, results, indent=2)
     return path
+
+
+def with_provenance(results, config=None, **about):
+    """A copy of ``results`` with a "provenance" dict saying what produced them: the ``about``
+    items (e.g. weights="path.h5", dataset="via:..."), "config" (``config.to_dict()``; None
+    without a config or for one holding a value that is not data), "mrcnn_version" and "date"
+    (UTC, ISO 8601)."""
+    import mrcnn
+    from mrcnn.config import ConfigError
+    try:
+        settings = config.to_dict() if config is not None else None
+    except ConfigError:
+        settings = None
+    provenance = dict(about, config=settings, mrcnn_version=mrcnn.__version__,
+                      date=datetime.datetime.now(datetime.timezone.utc).isoformat(
+                          timespec="seconds"))
+    return dict(results, provenance=provenance)

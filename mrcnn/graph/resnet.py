@@ -8,13 +8,8 @@ Tensors are NHWC; strides 4, 8, 16, 32 for C2..C5.
 """
 from keras import layers as KL
 
+from mrcnn.core.anchors import BASIC_BLOCK_COUNTS, BLOCK_COUNTS
 from mrcnn.layers.norm import BatchNorm
-
-BLOCK_COUNTS = {"resnet50": 5, "resnet101": 22}
-"""Identity blocks in stage 4 after its conv block (stage 4 is where the two ResNets differ)."""
-
-BASIC_BLOCK_COUNTS = {"resnet18": (2, 2, 2, 2), "resnet34": (3, 4, 6, 3)}
-"""Basic blocks per stage (2..5) of the light ResNets; stage k has 64 * 2**(k-2) channels."""
 
 
 def _bottleneck(input_tensor, kernel_size, filters, stage, block, strides, projection, use_bias,

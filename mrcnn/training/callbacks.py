@@ -9,6 +9,7 @@ import math
 
 import keras
 
+from mrcnn.training.housekeeping import tidy_checkpoints
 from mrcnn.weights import save_weights
 
 
@@ -18,21 +19,33 @@ class CheckpointCallback(keras.callbacks.Callback):
     Files are Matterport's by-name HDF5 layout (they load into the training and the inference
     graph), written to a temporary file, flushed to disk and renamed, so ``find_last`` never
     sees a partial file.
-    ``enabled=False`` (non-chief workers) writes nothing.
+    ``enabled=False`` (non-chief workers) writes and deletes nothing.
+    keep: after each save, keep the ``keep`` newest checkpoints and the best one and delete the
+    others of this run (:func:`mrcnn.training.housekeeping.tidy_checkpoints`); None or 0 keeps
+    all (Matterport). ``removed`` lists the deleted paths.
+    metadata: stored in each checkpoint (:func:`mrcnn.weights.weights_metadata`: the config and
+    class names), so that it loads without repeating them.
     """
 
-    def __init__(self, checkpoint_path, enabled=True):
+    def __init__(self, checkpoint_path, enabled=True, keep=None, metadata=None):
         super().__init__()
+        if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int)
+                                 or keep < 0):
+            raise ValueError(f"keep must be None or a number of checkpoints >= 0, got {keep!r}")
         self.checkpoint_path = checkpoint_path
         self.enabled = enabled
+        self.keep = keep
+        self.metadata = metadata
         self.saved = []
+        self.removed = []
 
     def on_epoch_end(self, epoch, logs=None):
         if not self.enabled:
             return
         path = self.checkpoint_path.format(epoch=epoch + 1)
-        save_weights(self.model, path)
+        save_weights(self.model, path, metadata=self.metadata)
         self.saved.append(path)
+        self.removed += tidy_checkpoints(self.checkpoint_path, epoch + 1, logs, self.keep)
 
 
 def checkpoint_problem(path):

@@ -22,7 +22,11 @@ def stdout_is_terminal():
         terminal = bool(isatty()) if isatty is not None else False
     except ValueError:                    # a closed stream
         terminal = False
-    return terminal or "ipykernel" in sys.modules
+    if terminal:
+        return True
+    ipython = sys.modules.get("IPython")        # a Jupyter kernel runs a ZMQInteractiveShell
+    shell = ipython.get_ipython() if hasattr(ipython, "get_ipython") else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
 
 
 def log_interval(every, steps):

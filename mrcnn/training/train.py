@@ -1,7 +1,9 @@
 """``MaskRCNN.train``: Matterport's training entry point on Keras 3 ``fit()``.
 
 Epochs are cumulative as in Matterport: ``train(..., epochs=40)`` after a model at epoch 20 runs
-epochs 21..40. Checkpoints go to ``model.log_dir`` as ``mask_rcnn_<name>_<epoch:04d>.h5``.
+epochs 21..40. Checkpoints go to ``model.log_dir`` as ``mask_rcnn_<name>_<epoch:04d>.h5``, each
+storing the config and the training set's class names (:func:`mrcnn.weights.weights_metadata`);
+the folder gets the config as ``config.yaml`` when training starts.
 """
 import logging
 import os
@@ -14,6 +16,8 @@ from mrcnn.data.pipeline import DataSequence
 from mrcnn.training.callbacks import CheckpointCallback, StopOnNaN
 from mrcnn.training.loop import is_chief, train_loop
 from mrcnn.training.presets import layer_regex, set_trainable
+from mrcnn.training.progress import ProgressLog, stdout_is_terminal
+from mrcnn.weights import weights_metadata
 
 logger = logging.getLogger("mrcnn")
 
@@ -21,6 +25,17 @@ logger = logging.getLogger("mrcnn")
 def default_workers():
     """Data-loading threads: enough to keep a CPU or GPU step fed, at most 4."""
     return max(1, min(4, (os.cpu_count() or 1)))
+
+
+def save_run_config(model):
+    """Write ``model.config`` to ``<log_dir>/config.yaml`` (Config.save) when training starts;
+    a config holding a value that cannot be written as data is skipped with a warning."""
+    from mrcnn.config import ConfigError
+    path = os.path.join(model.log_dir, "config.yaml")
+    try:
+        model.config.save(path)
+    except ConfigError as e:
+        logger.warning("%s not written: %s", path, e)
 
 
 def make_optimizer(learning_rate, momentum):
@@ -48,6 +63,10 @@ def train(model, train_dataset, val_dataset, learning_rate, epochs, layers, augm
     Under ``MultiWorkerMirroredStrategy`` training runs in :func:`mrcnn.training.loop.train_loop`
     (Keras 3 fit() fails there), validating as fit() does; only the chief writes checkpoints and
     logs.
+    verbose: 0 is silent. Otherwise a terminal shows Keras' progress bar; output to a file or a
+    pipe gets plain lines instead (:class:`~mrcnn.training.progress.ProgressLog`, every
+    LOG_EVERY_STEPS steps and per epoch). The chief keeps KEEP_CHECKPOINTS checkpoints and the
+    best (:mod:`mrcnn.training.housekeeping`); TensorBoard gets the losses after every step.
     Returns the Keras ``History``.
     """
     if model.mode != "training":
@@ -90,19 +109,27 @@ def train(model, train_dataset, val_dataset, learning_rate, epochs, layers, augm
     # Custom callbacks first, so what they add to the epoch logs (e.g. val_mAP50) reaches
     # TensorBoard and the checkpoint callback sees their stop_training.
     callbacks = list(custom_callbacks or []) + [StopOnNaN()]
+    # Output to a file: plain lines instead of Keras' progress bar, which redraws itself.
+    plain_log = bool(verbose) and not stdout_is_terminal()
     if chief:
         os.makedirs(model.log_dir, exist_ok=True)
+        save_run_config(model)
+        metadata = weights_metadata(config, getattr(train_dataset, "class_names", None))
         callbacks += [
             keras.callbacks.TensorBoard(log_dir=model.log_dir, histogram_freq=0,
-                                        write_graph=False),
-            CheckpointCallback(model.checkpoint_path),
+                                        write_graph=False, update_freq=1),
+            CheckpointCallback(model.checkpoint_path, keep=config.KEEP_CHECKPOINTS,
+                               metadata=metadata),
         ]
+        if plain_log:
+            callbacks.append(ProgressLog(config.LOG_EVERY_STEPS))
+    fit_verbose = 0 if plain_log else verbose
 
     if multi_worker:
         return train_loop(model, train_dataset, epochs, callbacks=callbacks,
                           augmentation=augmentation,
                           no_augmentation_sources=no_augmentation_sources, seed=seed,
-                          workers=workers, verbose=verbose, val_dataset=val_dataset)
+                          workers=workers, verbose=fit_verbose, val_dataset=val_dataset)
     random_rois = 0 if config.USE_RPN_ROIS else config.POST_NMS_ROIS_TRAINING
     train_data = DataSequence(
         train_dataset, config, shuffle=True, augmentation=augmentation, random_rois=random_rois,
@@ -126,7 +153,7 @@ def train(model, train_dataset, val_dataset, learning_rate, epochs, layers, augm
         steps_per_epoch=config.STEPS_PER_EPOCH,
         validation_data=val_data.as_tf_dataset() if val_data is not None else None,
         validation_steps=config.VALIDATION_STEPS if val_data is not None else None,
-        callbacks=callbacks, verbose=verbose, shuffle=False)    # the batches come shuffled
+        callbacks=callbacks, verbose=fit_verbose, shuffle=False)  # the batches come shuffled
     # A callback may stop early: the epoch reached is the last one run, not the target.
     if history.epoch:
         model.epoch = history.epoch[-1] + 1

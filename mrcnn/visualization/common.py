@@ -156,8 +156,8 @@ def apply_mask(image, mask, color, alpha=0.5):
         raise ValueError("mask must have the image's shape {}, got shape {}"
                          .format(image.shape[:2], mask.shape))
     rgb = np.asarray(color, dtype=np.float64)[:3]
-    blended = image[:, :, :3] * (1 - alpha) + alpha * rgb * 255
-    image[:, :, :3] = np.where((mask == 1)[..., None], blended, image[:, :, :3])
+    rows, cols = np.nonzero(mask == 1)  # blend only these pixels (pictures with many masks)
+    image[rows, cols, :3] = image[rows, cols, :3] * (1 - alpha) + alpha * rgb * 255
     return image
 
 

@@ -8,12 +8,14 @@ import matplotlib.colors
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import lines, patches
+from matplotlib.font_manager import FontProperties
 
 from mrcnn.core.masks import unmold_mask
 from mrcnn.core.metrics import compute_matches
 from mrcnn.visualization.common import (_as_boxes, _as_image, _as_masks, _check_length,
                                         _class_labels, _draw_mask_outline, _finish, apply_mask,
                                         random_colors)
+from mrcnn.visualization.labels import class_color, draw_class_legend, draw_labels
 
 
 def display_images(images, titles=None, cols=4, cmap=None, norm=None,
@@ -49,8 +51,8 @@ def display_instances(image, boxes, masks, class_ids, class_names,
                       scores=None, title="",
                       figsize=(16, 16), ax=None,
                       show_mask=True, show_bbox=True,
-                      colors=None, captions=None, save_path=None):
-    """Draw instances (boxes, masks, outlines and captions) over an image.
+                      colors=None, captions=None, save_path=None, color_by="class"):
+    """Draw instances (boxes, masks, outlines and labels) over an image.
 
     image: [height, width, 3] RGB.
     boxes: [num_instance, (y1, x1, y2, x2, class_id)] in image coordinates.
@@ -60,23 +62,31 @@ def display_instances(image, boxes, masks, class_ids, class_names,
     scores: (optional) confidence scores for each box
     title: (optional) Figure title
     show_mask, show_bbox: To show masks and bounding boxes or not
-    figsize: (optional) the size of the image
+    figsize: (optional) the largest size of the figure created here, in inches: the figure
+        takes the image's aspect within it (plus a strip for the title), and the image fills it.
     ax: (optional) Matplotlib axis to draw on; without it a figure is created and shown
         (interactive backends only).
-    colors: (optional) An array or colors to use with each object
-    captions: (optional) A list of strings to use as captions for each object
+    colors: (optional) An array or colors to use with each object (wins over color_by)
+    captions: (optional) A list of strings to use as captions for each object ("" for none)
     save_path: (optional) Write the figure there as PNG (and close it if it was created here).
+    color_by: "class" (default): one fixed colour per class (labels.class_color) and a legend
+        of the classes shown; "instance": a colour per instance (random_colors, Matterport's
+        look), no legend.
 
-    Returns: the matplotlib Figure. With no instances it prints "No instances to display" and
-    still draws the image. Fixes over Matterport: `colors` may be a NumPy array; mismatched
-    lengths or unknown class ids raise a ValueError naming the argument.
+    Labels (class name and score, or the caption) are drawn on a background of their colour,
+    inside the image, moved so that they do not overlap (see mrcnn.visualization.labels).
+
+    Returns: the matplotlib Figure. With no instances it still draws the image, and prints
+    "*** No instances to display ***" unless save_path is given (a caller that saves reports
+    itself, as `mrcnn detect` does). Fixes over Matterport: `colors` may be a NumPy array;
+    mismatched lengths, unknown class ids or color_by raise a ValueError naming the argument.
     """
     image = _as_image(image)
     boxes = _as_boxes(boxes, "boxes")
     # Number of instances
     N = boxes.shape[0]
-    if not N:
-        print("\n*** No instances to display *** \n")
+    if not N and save_path is None:
+        print("*** No instances to display ***")
     masks = _as_masks(masks, N, image.shape, "masks")
     class_ids = np.asarray(class_ids).reshape(-1)
     _check_length(class_ids, N, "class_ids")
@@ -84,54 +94,71 @@ def display_instances(image, boxes, masks, class_ids, class_names,
     _check_length(captions, N, "captions")
     if colors is not None and len(colors) and len(colors) < N:
         raise ValueError("colors has {} entries for {} boxes".format(len(colors), N))
+    if color_by not in ("class", "instance"):
+        raise ValueError("color_by must be 'class' or 'instance', got {!r}".format(color_by))
     labels = _class_labels(class_ids, class_names) if not captions else None
+    by_class = color_by == "class" and (colors is None or not len(colors))
+    if colors is None or not len(colors):
+        colors = ([class_color(i) for i in class_ids.tolist()] if by_class
+                  else random_colors(N))
 
-    # If no axis is passed, create one and automatically call show()
     own_figure = ax is None
     if own_figure:
-        _, ax = plt.subplots(1, figsize=figsize)
-    fig = ax.figure
-
-    # Generate random colors
-    colors = colors if colors is not None and len(colors) else random_colors(N)
-
-    # Show area outside image boundaries.
-    height, width = image.shape[:2]
-    ax.set_ylim(height + 10, -10)
-    ax.set_xlim(-10, width + 10)
+        fig, ax = _image_axes(image.shape, figsize, title)
+    else:
+        fig = ax.figure
+        ax.set_title(title)
     ax.axis("off")
-    ax.set_title(title)
 
     masked_image = image[:, :, :3].astype(np.uint32).copy()
-    for i in range(N):
+    drawn = np.any(boxes[:, :4] != 0, axis=1)  # all-zero boxes: lost in cropping, not drawn
+    keep = np.flatnonzero(drawn)
+    for i in keep:
         color = colors[i]
-
-        # Bounding box
-        if not np.any(boxes[i]):
-            # Skip this instance. Has no bbox. Likely lost in image cropping.
-            continue
         y1, x1, y2, x2 = boxes[i][:4]
         if show_bbox:
             p = patches.Rectangle((x1, y1), x2 - x1, y2 - y1, linewidth=2,
                                   alpha=0.7, linestyle="dashed",
                                   edgecolor=color, facecolor="none")
             ax.add_patch(p)
-
-        # Label
-        if not captions:
-            score = scores[i] if scores is not None else None
-            caption = "{} {:.3f}".format(labels[i], score) if score else labels[i]
-        else:
-            caption = captions[i]
-        ax.text(x1, y1 + 8, caption, color="w", size=11, backgroundcolor="none")
-
         # Mask and its outline
         mask = masks[:, :, i]
         if show_mask:
             masked_image = apply_mask(masked_image, mask, color)
         _draw_mask_outline(ax, mask, color)
     ax.imshow(masked_image.astype(np.uint8))
+    height, width = image.shape[:2]
+    ax.set_xlim(-0.5, width - 0.5)
+    ax.set_ylim(height - 0.5, -0.5)
+
+    if captions:
+        texts = list(captions)
+    else:
+        texts = ["{} {:.3f}".format(label, score) if score else label
+                 for label, score in zip(labels, scores if scores is not None else [None] * N)]
+    draw_labels(ax, boxes[keep], [texts[i] for i in keep], [colors[i] for i in keep])
+    if by_class:
+        draw_class_legend(ax, class_ids[drawn], class_names)
     return _finish(fig, save_path, own_figure, show=own_figure)
+
+
+_TITLE_PAD = 4  # points between the image and its title, and above the title
+
+
+def _image_axes(image_shape, figsize, title):
+    """A new figure and axes that shows an image of `image_shape` edge to edge: the figure
+    is the largest with the image's aspect within `figsize` (inches), plus a strip on top
+    for the lines of `title` (set here)."""
+    height, width = image_shape[:2]
+    scale = min(figsize[0] / width, figsize[1] / height)
+    strip = 0.0
+    if title:
+        size = FontProperties(size=plt.rcParams["axes.titlesize"]).get_size_in_points()
+        strip = ((title.count("\n") + 1) * 1.2 * size + 2 * _TITLE_PAD) / 72
+    fig = plt.figure(figsize=(width * scale, height * scale + strip))
+    ax = fig.add_axes((0, 0, 1, height * scale / (height * scale + strip)))
+    ax.set_title(title, pad=_TITLE_PAD)
+    return fig, ax
 
 
 def display_differences(image,
@@ -246,6 +273,7 @@ def draw_rois(image, rois, refined_rois, mask, class_ids, class_names, limit=10,
     ax.set_xlim(-50, image.shape[1] + 20)
     ax.axis("off")
 
+    label_boxes, label_texts, label_colors = [], [], []
     for i in ids:
         color = np.random.rand(3)
         class_id = class_ids[i]
@@ -264,16 +292,17 @@ def draw_rois(image, rois, refined_rois, mask, class_ids, class_names, limit=10,
             # Connect the top-left corners of the anchor and proposal for easy visualization
             ax.add_line(lines.Line2D([x1, rx1], [y1, ry1], color=color))
 
-            # Label
-            label = class_names[class_id]
-            ax.text(rx1, ry1 + 8, "{}".format(label), color="w", size=11,
-                    backgroundcolor="none")
+            # Label, drawn once the image is shown
+            label_boxes.append(refined_rois[i][:4])
+            label_texts.append("{}".format(class_names[class_id]))
+            label_colors.append(color)
 
             # Mask
             m = unmold_mask(mask[i], rois[i][:4].astype(np.int32), image.shape)
             masked_image = apply_mask(masked_image, m, color)
 
     ax.imshow(masked_image[:, :, :3].astype(np.uint8))
+    draw_labels(ax, label_boxes, label_texts, label_colors)
 
     # Print stats
     positives = int(np.sum(class_ids > 0))
@@ -371,6 +400,7 @@ def draw_boxes(image, boxes=None, refined_boxes=None,
     ax.set_title(title)
 
     masked_image = image[:, :, :3].astype(np.uint32).copy()
+    label_boxes, label_texts, label_colors = [], [], []
     for i in range(N):
         # Box visibility
         visibility = visibilities[i] if visibilities is not None else 1
@@ -402,16 +432,11 @@ def draw_boxes(image, boxes=None, refined_boxes=None,
             if boxes is not None:
                 ax.add_line(lines.Line2D([x1, rx1], [y1, ry1], color=color))
 
-        # Captions
+        # Captions, drawn once the image is shown; on the refined box if there is one
         if captions is not None:
-            caption = captions[i]
-            # If there are refined boxes, display captions on them
-            if refined_boxes is not None:
-                y1, x1 = refined_boxes[i][:2].astype(np.int32)
-            ax.text(x1, y1, caption, size=11, verticalalignment="top",
-                    color="w", backgroundcolor="none",
-                    bbox={"facecolor": color, "alpha": 0.5,
-                          "pad": 2, "edgecolor": "none"})
+            label_boxes.append(boxes[i] if refined_boxes is None else refined_boxes[i])
+            label_texts.append(captions[i])
+            label_colors.append(color)
 
         # Masks
         if masks is not None:
@@ -419,4 +444,5 @@ def draw_boxes(image, boxes=None, refined_boxes=None,
             masked_image = apply_mask(masked_image, mask, color)
             _draw_mask_outline(ax, mask, color)
     ax.imshow(masked_image.astype(np.uint8))
+    draw_labels(ax, label_boxes, label_texts, label_colors)
     return _finish(fig, save_path, own_figure)

@@ -256,7 +256,9 @@ def test_via_class_key_of_choice(images):
     dataset = ViaDataset()
     dataset.load_via(path, class_key="species")
     dataset.prepare()
-    assert dataset.class_names == ["BG", "corner", "ell"]      # found names, sorted
+    # The project's "species" options: the model's classes in its order, also those without
+    # a region here (only "corner" and "ell" have some).
+    assert dataset.class_names == ["BG", "round", "ell", "pair", "corner"]
     with pytest.raises(ValueError, match="class_key must be"):
         write_via(detections, NAMES, path=path, class_key="score")
 

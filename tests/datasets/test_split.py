@@ -85,7 +85,7 @@ def test_folder_split_written_and_loaded(tmp_path):
     assert [info["id"] for info in train_set.image_info] == train
     assert [info["id"] for info in val_set.image_info] == val
 
-    with pytest.raises(DatasetError, match=r"subset names \['photo9'\] match no annotation file"):
+    with pytest.raises(DatasetError, match=r"subset names photo9 match no annotation file"):
         LabelmeDataset().load_labelme(tmp_path, subset=["photo0", "photo9.json"])
 
 

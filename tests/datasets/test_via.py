@@ -266,9 +266,13 @@ def test_via_bad_input(tmp_path):
     with pytest.raises(DatasetError) as error:
         ViaDataset().load_via(missing, image_dir=tmp_path / "images")
     text = str(error.value)
-    assert "2 image(s) missing or unreadable" in text
-    assert str(tmp_path / "images" / "a.jpg") in text and str(tmp_path / "images" / "b.jpg") \
-        in text
+    assert text.endswith(": 2 images not found: the folder {} does not exist".format(
+        tmp_path / "images"))
+    (tmp_path / "images").mkdir()
+    with pytest.raises(DatasetError) as error:
+        ViaDataset().load_via(missing, image_dir=tmp_path / "images")
+    assert str(error.value).endswith(": 2 images not found in {}: a.jpg, b.jpg; none is there: "
+                                     "is it the right folder?".format(tmp_path / "images"))
 
     with pytest.raises(ValueError, match="class_names lists 2 classes but class_key is None"):
         ViaDataset().load_via(missing, class_names=["a", "b"])

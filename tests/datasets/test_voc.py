@@ -209,9 +209,8 @@ def test_missing_split_missing_files_and_sizes_are_errors_naming_them(voc, tmp_p
     with pytest.raises(DatasetError) as error:
         VocInstanceDataset().load_voc(root)
     message = str(error.value)
-    assert "2 image(s) with missing, unreadable or mismatched files" in message
-    assert "2008_000002: missing {}".format(root / "SegmentationClass" / "2008_000002.png") \
-        in message
+    assert "1 file not found in {}: 2008_000002.png; 1 image(s) with unreadable or " \
+        "mismatched files: 2008_000003: image".format(root / "SegmentationClass") in message
     assert "{} is {}x{}".format(root / "SegmentationObject" / "2008_000003.png", H + 1, W) \
         in message
     with pytest.raises(DatasetError) as error:

@@ -193,7 +193,7 @@ def test_train_evaluate_detect(nucleus, tmp_path, tiny_config_file, coco_weights
                                   "--out", str(pictures)] + shared)
     assert code == 0
     assert sorted(os.listdir(pictures)) == ["detections.json", "n10.png", "n11.png"]
-    assert output.count("detections ['nucleus'] -> ") == 2
+    assert output.count(" (nucleus) -> ") + output.count(" nucleus) -> ") == 2
     detections = json.loads((pictures / "detections.json").read_text())
     assert {d["file_name"] for d in detections} == {"n10.png", "n11.png"}
     assert all(d["segmentation"]["size"] == [H, W] for d in detections)

@@ -156,7 +156,7 @@ def test_detect_saves_pictures_with_the_masks_drawn(trained, road_sign, confiden
     assert sorted(os.listdir(out)) == [f"sign{i}.png" for i in range(5)]
     for i in range(5):
         assert f"sign{i}.png: " in output
-    assert output.count("detections ['stop'] -> ") == 5
+    assert output.count(" (stop) -> ") + output.count(" stop) -> ") == 5
     # The same picture without detections: the detections' masks and boxes change pixels.
     image = np.asarray(PIL.Image.open(trained["data"] / "sign0.png").convert("RGB"))
     plain = tmp_path / "plain.png"

@@ -96,6 +96,12 @@ def test_two_workers_train_identically_and_resume(tmp_path):
         ["mask_rcnn_tiny_0001.h5"]
     # TensorBoard's validation writer got the val_ losses.
     assert os.listdir(model_dir / folders[0] / "validation")
+    # The chief's run folder has the config, and its checkpoint stores it and the classes.
+    from mrcnn.weights import read_metadata
+    assert os.path.isfile(model_dir / folders[0] / "config.yaml")
+    metadata = read_metadata(model_dir / folders[0] / "mask_rcnn_tiny_0001.h5")
+    assert metadata["config"]["NAME"] == "tiny" and metadata["class_names"] == ["BG", "a", "b",
+                                                                                "c"]
 
     # Restarted, both workers load the last checkpoint and go on with epoch 2.
     second = run_workers(script, model_dir, epochs=2)
@@ -167,7 +173,6 @@ def _dataset_with_even_anchors():
 
 @pytest.mark.slow
 def test_two_workers_match_one_process_on_the_same_global_batch(tmp_path):
-    import keras
     import numpy as np
 
     from mrcnn.maskrcnn import MaskRCNN

@@ -4,6 +4,7 @@ import glob
 import os
 import re
 import sys
+import types
 
 import pytest
 
@@ -124,14 +125,25 @@ class FakeStdout:
         pass
 
 
+def fake_ipython(shell_class_name):
+    """A stand-in IPython module whose get_ipython() returns an instance of that class."""
+    shell = type(shell_class_name, (), {})()
+    return types.SimpleNamespace(get_ipython=lambda: shell)
+
+
 def test_stdout_is_terminal(monkeypatch):
-    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    monkeypatch.delitem(sys.modules, "IPython", raising=False)
     monkeypatch.setattr(sys, "stdout", FakeStdout(True))
     assert stdout_is_terminal()
     monkeypatch.setattr(sys, "stdout", FakeStdout(False))
     assert not stdout_is_terminal()
-    monkeypatch.setitem(sys.modules, "ipykernel", object())     # a notebook renders "\r"
-    assert stdout_is_terminal()
+    # ipykernel imported but no kernel running (e.g. by a library): still not a terminal.
+    monkeypatch.setitem(sys.modules, "ipykernel", object())
+    assert not stdout_is_terminal()
+    monkeypatch.setitem(sys.modules, "IPython", fake_ipython("TerminalInteractiveShell"))
+    assert not stdout_is_terminal()
+    monkeypatch.setitem(sys.modules, "IPython", fake_ipython("ZMQInteractiveShell"))
+    assert stdout_is_terminal()                 # a Jupyter notebook renders "\r"
 
 
 def scalar_steps(folder, tag):
@@ -151,7 +163,7 @@ def test_train_to_a_file_logs_plain_lines(tmp_path, capsys, monkeypatch):
     characters; TensorBoard has a loss for every step; KEEP_CHECKPOINTS is applied."""
     from mrcnn.maskrcnn import MaskRCNN
 
-    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    monkeypatch.delitem(sys.modules, "IPython", raising=False)
     config = tiny_config(STEPS_PER_EPOCH=2, VALIDATION_STEPS=1, LOG_EVERY_STEPS=1,
                          KEEP_CHECKPOINTS=1)
     model = MaskRCNN("training", config, tmp_path)

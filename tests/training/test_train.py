@@ -98,7 +98,8 @@ def test_train_checkpoints_logs_and_resume(tmp_path):
     resumed.train(train_set, val_set, 0.001, epochs=2, layers="all", seed=0, workers=1,
                   verbose=0)
     assert resumed.epoch == 2
-    assert sorted(os.listdir(model.log_dir)) == ["mask_rcnn_tiny_0001.h5",
+    assert sorted(os.listdir(model.log_dir)) == ["checkpoints.json", "config.yaml",
+                                                  "mask_rcnn_tiny_0001.h5",
                                                   "mask_rcnn_tiny_0002.h5", "train",
                                                   "validation"]
     assert resumed.find_last().endswith("mask_rcnn_tiny_0002.h5")
