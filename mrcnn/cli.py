@@ -10,7 +10,7 @@
                 [--dataset DATASET | --class-names A,B,...] [--out DIR] [--min-score S]
                 [--tolerance PX] [--overwrite]
     mrcnn export OUT_DIR --weights coco|last|PATH [--dataset DATASET]
-    mrcnn inspect-weights FILE [--num-classes N]
+    mrcnn inspect-weights FILE|--weights last [--logs DIR] [--num-classes N]
 
 Glossary: a DATASET spec names annotations and how to read them (see :func:`parse_dataset_spec`):
 ``coco:ANN_JSON:IMAGE_DIR``, ``labelme:FOLDER``, ``via:JSON[:IMAGE_DIR]``, ``masks:DIR`` (mask
@@ -366,7 +366,13 @@ def build_parser():
         sub.add_argument("--logs", default="logs", metavar="DIR",
                          help="checkpoints and TensorBoard logs (default: logs)")
     inspect = commands.add_parser("inspect-weights", help="list a .h5's layers and shapes")
-    inspect.add_argument("file", metavar="FILE")
+    inspect.add_argument("file", metavar="FILE", nargs="?",
+                         help="the .h5 file (or --weights last|PATH, as the other commands)")
+    inspect.add_argument("--weights", metavar="last|PATH",
+                         help="last: the last checkpoint under --logs (of the command line's "
+                              f"NAME {CliConfig.NAME}); or a path, as FILE")
+    inspect.add_argument("--logs", default="logs", metavar="DIR",
+                         help="where --weights last looks (default: logs)")
     inspect.add_argument("--num-classes", type=runner.positive_count, metavar="N",
                          help="say which layers a model of N classes (with BG) leaves out")
     for sub in commands.choices.values():
@@ -560,16 +566,25 @@ def _export(args):
 
 
 def _inspect_weights(args):
+    from mrcnn.maskrcnn import find_last
     from mrcnn.weights import (backbone_of, excluded_for_num_classes, read_metadata,
                                read_weight_shapes)
-    shapes = read_weight_shapes(args.file)
+    given = [value for value in (args.file, args.weights) if value]
+    if len(given) != 1:
+        raise runner.UsageError("inspect-weights takes the file as FILE or as --weights "
+                                "last|PATH, one of the two")
+    path = given[0]
+    if path.lower() == "last":
+        path = find_last(args.logs, CliConfig.NAME)
+        print(f"Last checkpoint under {args.logs}: {path}")
+    shapes = read_weight_shapes(path)
     width = max(len(name) for name in shapes)
     for name, layer_shapes in shapes.items():
         print(f"{name:<{width}}  " + "  ".join(str(list(s)) for s in layer_shapes))
     print(f"{len(shapes)} layers with weights")
     if "mrcnn_class_logits" in shapes:
         print(f"NUM_CLASSES of the file: {shapes['mrcnn_class_logits'][0][-1]}")
-    metadata = read_metadata(args.file) or {}
+    metadata = read_metadata(path) or {}
     if metadata.get("backbone"):
         print(f"Backbone: {metadata['backbone']}")
     elif backbone_of(shapes):
