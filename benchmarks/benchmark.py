@@ -24,7 +24,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=128, help="image side (multiple of 64)")
     p.add_argument("--batch", type=int, default=8, help="images per step")
-    p.add_argument("--backbone", default="resnet50", choices=["resnet50", "resnet101"])
+    p.add_argument("--backbone", default="resnet50",
+                   choices=["resnet50", "resnet101", "resnet18", "resnet34"])
     p.add_argument("--anchor-stride", type=int, default=1)
     p.add_argument("--rois", type=int, default=32, help="TRAIN_ROIS_PER_IMAGE")
     p.add_argument("--layers", nargs="+", default=["all", "heads"])

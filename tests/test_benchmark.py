@@ -23,6 +23,7 @@ def test_benchmark_prints_every_figure():
     benchmark = load_script("benchmark")
     # train_on_batch's timing skipped for time: fit()'s (--feed) runs the same step.
     code, out = call_main(benchmark, ["--size", "128", "--batch", "1", "--rois", "8",
+                                      "--backbone", "resnet18",
                                       "--steps", "1", "--warmup", "0", "--feed", "static",
                                       "--skip", "train", "--detect-images", "1",
                                       "--workers", "1"])
