@@ -28,4 +28,9 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
         fi
     fi
 fi
+# Lint first (rules in pyproject.toml, [tool.ruff]); a finding fails the run before the tests.
+if ! "$VENV/bin/python" -m ruff check .; then
+    echo "run_tests.sh: ruff check failed: fix the findings above (many: ruff check --fix .)" >&2
+    exit 1
+fi
 exec "$VENV/bin/python" -m pytest "$@"

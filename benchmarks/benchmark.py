@@ -90,7 +90,7 @@ def bench_train(args, dataset, out):
         model.keras_model.compile(optimizer=keras.optimizers.SGD(0.001, momentum=0.9),
                                   jit_compile=False)
         i = iter(range(10 ** 9))
-        med, lo, hi = timed(lambda: model.keras_model.train_on_batch(
+        med, lo, hi = timed(lambda i=i: model.keras_model.train_on_batch(
             batches[next(i) % len(batches)]), args.steps, args.warmup)
         out(f"train layers={layers:5s}  {med:6.3f} s/step  (min {lo:.3f}, max {hi:.3f})  "
             f"{config.BATCH_SIZE / med:6.2f} images/s")

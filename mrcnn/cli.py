@@ -218,8 +218,14 @@ def _options(spec, class_names):
 
 def _loaded(spec, options, role):
     """The prepared Dataset of a spec, its loader called with ``options``."""
-    from mrcnn.datasets import (CocoDataset, LabelmeDataset, MaskFolderDataset, ViaDataset,
-                                VocInstanceDataset, YoloSegDataset)
+    from mrcnn.datasets import (
+        CocoDataset,
+        LabelmeDataset,
+        MaskFolderDataset,
+        ViaDataset,
+        VocInstanceDataset,
+        YoloSegDataset,
+    )
     if spec.kind == "coco":
         dataset = CocoDataset()
         dataset.load_coco(*spec.parts, **options)
@@ -567,8 +573,12 @@ def _export(args):
 
 def _inspect_weights(args):
     from mrcnn.maskrcnn import find_last
-    from mrcnn.weights import (backbone_of, excluded_for_num_classes, read_metadata,
-                               read_weight_shapes)
+    from mrcnn.weights import (
+        backbone_of,
+        excluded_for_num_classes,
+        read_metadata,
+        read_weight_shapes,
+    )
     given = [value for value in (args.file, args.weights) if value]
     if len(given) != 1:
         raise runner.UsageError("inspect-weights takes the file as FILE or as --weights "

@@ -77,7 +77,7 @@ class ConfigError(ValueError):
         super().__init__(message)
 
 
-class Config(object):
+class Config:
     """Base configuration class. For custom configurations, create a sub-class that inherits from
     this one and override the attributes that need to be changed, then instantiate it.
     """
@@ -354,7 +354,7 @@ class Config(object):
         """
         kind = _file_kind(path)
         try:
-            with open(path, "r", encoding="utf-8") as f:
+            with open(path, encoding="utf-8") as f:
                 d = json.load(f) if kind == "json" else yaml.safe_load(f)
             if d is None:                                   # an empty YAML file
                 d = {}

@@ -141,7 +141,7 @@ def imagenet_weights_path(cache_dir=None, verbose=1):
     return path
 
 
-class _Progress(object):
+class _Progress:
     """Prints "name: 12.3 / 45.6 MB (27%)" on one stdout line, at most every half second."""
 
     def __init__(self, url, total):

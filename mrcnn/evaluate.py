@@ -13,10 +13,12 @@ and :mod:`mrcnn.evaluation.coco_format` for the COCO results json.
 Importing this module does not import TensorFlow; ``MeanAPCallback`` (a Keras callback) loads
 Keras on first use.
 """
-from mrcnn.evaluation.coco_format import (build_coco_ground_truth, detections_to_coco_results,
-                                          save_coco_results)
-from mrcnn.evaluation.evaluator import (COCO_STATS, Evaluator, evaluate_detections,
-                                        evaluate_model)
+from mrcnn.evaluation.coco_format import (
+    build_coco_ground_truth,
+    detections_to_coco_results,
+    save_coco_results,
+)
+from mrcnn.evaluation.evaluator import COCO_STATS, Evaluator, evaluate_detections, evaluate_model
 from mrcnn.evaluation.report import format_results, save_results
 
 __all__ = [

@@ -19,16 +19,27 @@ from mrcnn.graph.rpn import build_rpn_model, rpn_graph
 from mrcnn.layers.anchors import AnchorsLayer
 from mrcnn.layers.detection import DetectionLayer, refine_detections_graph
 from mrcnn.layers.detection_target import DetectionTargetLayer, detection_targets_graph
-from mrcnn.layers.losses import (mrcnn_bbox_loss_graph, mrcnn_class_loss_graph,
-                                 mrcnn_mask_loss_graph, rpn_bbox_loss_graph, rpn_class_loss_graph,
-                                 smooth_l1_loss)
+from mrcnn.layers.losses import (
+    mrcnn_bbox_loss_graph,
+    mrcnn_class_loss_graph,
+    mrcnn_mask_loss_graph,
+    rpn_bbox_loss_graph,
+    rpn_class_loss_graph,
+    smooth_l1_loss,
+)
 from mrcnn.layers.norm import BatchNorm
 from mrcnn.layers.proposal import ProposalLayer
 from mrcnn.layers.roi_align import PyramidROIAlign
 from mrcnn.maskrcnn import MaskRCNN, log
-from mrcnn.ops.boxes import (apply_box_deltas_graph, box_refinement_graph, clip_boxes_graph,
-                             denorm_boxes_graph, norm_boxes_graph, overlaps_graph,
-                             trim_zeros_graph)
+from mrcnn.ops.boxes import (
+    apply_box_deltas_graph,
+    box_refinement_graph,
+    clip_boxes_graph,
+    denorm_boxes_graph,
+    norm_boxes_graph,
+    overlaps_graph,
+    trim_zeros_graph,
+)
 from mrcnn.ops.meta import parse_image_meta_graph
 
 __all__ = [

@@ -5,12 +5,25 @@ A thin facade over :mod:`mrcnn.core` (boxes, masks, images, anchors, metrics),
 ``batch_slice`` (a TensorFlow helper) is loaded on first use.
 """
 from mrcnn.core.anchors import compute_backbone_shapes, generate_anchors, generate_pyramid_anchors
-from mrcnn.core.boxes import (apply_box_deltas, box_refinement, compute_iou, compute_overlaps,
-                              denorm_boxes, extract_bboxes, non_max_suppression, norm_boxes,
-                              trim_zeros)
+from mrcnn.core.boxes import (
+    apply_box_deltas,
+    box_refinement,
+    compute_iou,
+    compute_overlaps,
+    denorm_boxes,
+    extract_bboxes,
+    non_max_suppression,
+    norm_boxes,
+    trim_zeros,
+)
 from mrcnn.core.images import resize, resize_image
-from mrcnn.core.masks import (compute_overlaps_masks, expand_mask, minimize_mask, resize_mask,
-                              unmold_mask)
+from mrcnn.core.masks import (
+    compute_overlaps_masks,
+    expand_mask,
+    minimize_mask,
+    resize_mask,
+    unmold_mask,
+)
 from mrcnn.core.metrics import compute_ap, compute_ap_range, compute_matches, compute_recall
 from mrcnn.datasets.base import Dataset, DatasetError
 from mrcnn.download import COCO_MODEL_URL, DownloadError, download_trained_weights

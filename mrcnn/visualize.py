@@ -29,9 +29,14 @@ Glossary:
 """
 from mrcnn.visualization.common import apply_mask, draw_box, random_colors
 from mrcnn.visualization.curves import save_training_curves
-from mrcnn.visualization.instances import (display_differences, display_images,
-                                           display_instances, display_top_masks, draw_boxes,
-                                           draw_rois)
+from mrcnn.visualization.instances import (
+    display_differences,
+    display_images,
+    display_instances,
+    display_top_masks,
+    draw_boxes,
+    draw_rois,
+)
 from mrcnn.visualization.plots import plot_overlaps, plot_precision_recall
 from mrcnn.visualization.tables import display_table, display_weight_stats
 

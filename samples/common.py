@@ -24,12 +24,21 @@ import argparse
 import os
 
 from mrcnn import runner
+
 # The generic steps live in mrcnn.runner (shared with the ``mrcnn`` command line); the samples
 # use them as common.<name>.
-from mrcnn.runner import (UsageError, detect, evaluate, image_files, make_config,
-                          read_images, run)
-from mrcnn.runner import count as _count, positive as _positive
-from mrcnn.runner import positive_count as _positive_count
+from mrcnn.runner import (
+    UsageError,
+    count as _count,
+    detect,
+    evaluate,
+    image_files,
+    make_config,
+    positive as _positive,
+    positive_count as _positive_count,
+    read_images,
+    run,
+)
 
 __all__ = ["UsageError", "ROOT_DIR", "COCO_WEIGHTS_PATH", "WEIGHTS_KEYWORDS", "build_parser",
            "make_config", "weights_path", "load_training_weights", "load_inference_weights",
@@ -78,7 +87,8 @@ def build_parser(description, commands, epochs, weights_aliases=(), augment_help
                        help=augment_help or "flip training images left-right at random, as "
                             "Matterport's coco sample (not for classes that flipping changes, "
                             "such as turn signs)")
-    train_options.add_argument("--seed", type=int, default=None, help="data order and augmentation seed")
+    train_options.add_argument("--seed", type=int, default=None,
+                               help="data order and augmentation seed")
     train_options.add_argument("--workers", type=int, default=None, help="data-loading threads")
     evaluate_options = parser.add_argument_group("evaluate")
     evaluate_options.add_argument("--limit", type=_positive_count, default=None, metavar="N",

@@ -14,8 +14,15 @@ import pytest
 
 from mrcnn import cli, runner
 from mrcnn.config import Config, ConfigError
-from mrcnn.weights import (METADATA_ATTRIBUTE, WeightsFileError, backbone_of, read_metadata,
-                           save_weights, weights_metadata, weighted_layers)
+from mrcnn.weights import (
+    METADATA_ATTRIBUTE,
+    WeightsFileError,
+    backbone_of,
+    read_metadata,
+    save_weights,
+    weighted_layers,
+    weights_metadata,
+)
 from tiny import tiny_config, tiny_config_file
 
 

@@ -150,7 +150,7 @@ def test_via_class_key_gives_the_classes_and_the_summary_is_printed(tmp_path, ca
     assert lines[1] == "3 images, 6 instances in 2 classes"
     assert [line.split() for line in lines[2:4]] == [["cat", str(counts["cat"])],
                                                       ["dog", str(counts["dog"])]]
-    for image_id, (name, squares) in enumerate(REGIONS):
+    for image_id, (_name, squares) in enumerate(REGIONS):
         _, class_ids = dataset.load_mask(image_id)
         assert [dataset.class_names[i] for i in class_ids] == [s[0] for s in squares]
 

@@ -15,7 +15,6 @@ import pytest
 
 from mrcnn import cli
 from mrcnn.weights import read_metadata, read_weight_shapes
-
 from tiny import call_main
 
 SHARED = Path(__file__).parents[1].parent / "shared" / "datasets"

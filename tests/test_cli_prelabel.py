@@ -77,6 +77,7 @@ def always_dog(tmp_path_factory):
     so the detections are whole anchors (random ones give boxes a pixel or two wide, whose
     masks are specks that the writers leave out)."""
     import h5py
+
     from mrcnn.maskrcnn import MaskRCNN
     folder = tmp_path_factory.mktemp("model")
     config = tiny_config(BACKBONE="resnet18", NUM_CLASSES=3)

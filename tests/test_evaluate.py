@@ -14,9 +14,18 @@ from pycocotools.cocoeval import COCOeval
 
 from mrcnn.core.boxes import extract_bboxes
 from mrcnn.datasets.base import Dataset
-from mrcnn.evaluate import (COCO_STATS, Evaluator, MeanAPCallback, build_coco_ground_truth,
-                            detections_to_coco_results, evaluate_detections, evaluate_model,
-                            format_results, save_coco_results, save_results)
+from mrcnn.evaluate import (
+    COCO_STATS,
+    Evaluator,
+    MeanAPCallback,
+    build_coco_ground_truth,
+    detections_to_coco_results,
+    evaluate_detections,
+    evaluate_model,
+    format_results,
+    save_coco_results,
+    save_results,
+)
 from tiny import rectangles_dataset, tiny_config
 
 # pycocotools' mask.decode (annToMask) trips a NumPy 2 deprecation inside pycocotools itself.

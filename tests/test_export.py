@@ -16,10 +16,13 @@ from mrcnn.core.images import resize
 from mrcnn.core.masks import unmold_mask
 from mrcnn.export import SERVING_OUTPUTS, export_saved_model
 from mrcnn.maskrcnn import MaskRCNN
-from mrcnn.ops.molding import (mold_images_graph, paste_masks_graph, resample_bilinear,
-                               unmold_detections_graph)
+from mrcnn.ops.molding import (
+    mold_images_graph,
+    paste_masks_graph,
+    resample_bilinear,
+    unmold_detections_graph,
+)
 from tiny import tiny_config
-
 
 # ------------------------------------------------------------------- the ops against NumPy
 

@@ -4,9 +4,9 @@ MaskRCNN, so no network runs."""
 import numpy as np
 import PIL.Image
 import pytest
-from tiny import tiny_config
 
 from mrcnn import runner
+from tiny import tiny_config
 
 NAMES = ["BG", "cat", "dog"]
 

@@ -486,9 +486,8 @@ def test_display_table_html_in_a_kernel(monkeypatch, capsys):
 
 @pytest.fixture(scope="module")
 def tiny_inference_model(tmp_path_factory):
-    from tiny import tiny_config
-
     from mrcnn.maskrcnn import MaskRCNN
+    from tiny import tiny_config
     return MaskRCNN("inference", tiny_config(), tmp_path_factory.mktemp("logs"))
 
 

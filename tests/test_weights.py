@@ -3,15 +3,21 @@ import h5py
 import numpy as np
 import pytest
 
-from mrcnn.weights import (HEAD_LAYERS, WeightsFileError, excluded_for_num_classes,
-                           load_weights, read_weights, save_weights)
+from mrcnn.weights import (
+    HEAD_LAYERS,
+    WeightsFileError,
+    excluded_for_num_classes,
+    load_weights,
+    read_weights,
+    save_weights,
+)
 
 
 @pytest.fixture(scope="module")
 def inference_model(tmp_path_factory):
     """This module's own model: its tests overwrite the weights."""
-    from tiny import tiny_config
     from mrcnn.maskrcnn import MaskRCNN
+    from tiny import tiny_config
     return MaskRCNN("inference", tiny_config(), tmp_path_factory.mktemp("logs"))
 
 
@@ -45,8 +51,8 @@ def randomize(model, rng):
 
 
 def test_round_trip_training_to_inference_is_bit_exact(inference_model, tmp_path, rng):
-    from tiny import tiny_config
     from mrcnn.maskrcnn import MaskRCNN
+    from tiny import tiny_config
 
     # Put recognizable values in a training model, save, load into inference, save again.
     training_model = MaskRCNN("training", tiny_config(), tmp_path)
@@ -120,8 +126,8 @@ def test_hand_written_keras2_file_with_tf2_port_extras(inference_model, tmp_path
 
 def test_exclude_leaves_layers_untouched_and_mismatch_error_names_layers(
         inference_model, tmp_path, rng):
-    from tiny import tiny_config
     from mrcnn.maskrcnn import MaskRCNN
+    from tiny import tiny_config
 
     # Weights from a model with another class count (like COCO's 81 classes).
     other = MaskRCNN("inference", tiny_config(NUM_CLASSES=7), tmp_path)
@@ -197,9 +203,9 @@ def test_save_is_atomic(inference_model, tmp_path, monkeypatch):
 
 
 def test_layers_to_exclude_picks_the_layers_whose_shapes_differ(inference_model, tmp_path, rng):
-    from tiny import tiny_config
     from mrcnn.maskrcnn import MaskRCNN
     from mrcnn.weights import layers_to_exclude
+    from tiny import tiny_config
 
     # A file from a 7-class model; the module's model has 4 classes. The class-dependent
     # layers with weights: logits [32 x 7] vs [32 x 4], bbox fc [32 x 28] vs [32 x 16], mask

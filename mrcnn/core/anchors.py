@@ -21,9 +21,9 @@ import numpy as np
 
 from mrcnn.core.boxes import norm_boxes
 
-__all__ = ["generate_anchors", "cell_anchors", "generate_pyramid_anchors", "compute_backbone_shapes",
-           "get_anchors", "get_pixel_anchors", "RESNET_BACKBONES", "BLOCK_COUNTS",
-           "BASIC_BLOCK_COUNTS"]
+__all__ = ["generate_anchors", "cell_anchors", "generate_pyramid_anchors",
+           "compute_backbone_shapes", "get_anchors", "get_pixel_anchors", "RESNET_BACKBONES",
+           "BLOCK_COUNTS", "BASIC_BLOCK_COUNTS"]
 
 #: Backbone names compute_backbone_shapes knows.
 RESNET_BACKBONES = ("resnet50", "resnet101", "resnet18", "resnet34")

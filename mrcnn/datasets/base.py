@@ -46,7 +46,7 @@ class DatasetError(ValueError):
     """A dataset registration is wrong or an image cannot be loaded; names the image id/path."""
 
 
-class Dataset(object):
+class Dataset:
     """The base class for dataset classes.
 
     To use it, create a new class that adds functions specific to the dataset you want to use.

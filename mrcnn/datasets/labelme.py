@@ -30,10 +30,21 @@ import collections
 import os
 
 from mrcnn.datasets.base import DatasetError, few, missing_files_message, subset_entries
-from mrcnn.datasets.rasterize import (ImageFileDataset, ShapeError, bitmap, check_class_names,
-                                      circle_from_points, embedded_image, image_size,
-                                      is_image_file, mask_area, points_array, polygon, read_json,
-                                      rectangle)
+from mrcnn.datasets.rasterize import (
+    ImageFileDataset,
+    ShapeError,
+    bitmap,
+    check_class_names,
+    circle_from_points,
+    embedded_image,
+    image_size,
+    is_image_file,
+    mask_area,
+    points_array,
+    polygon,
+    read_json,
+    rectangle,
+)
 
 __all__ = ["LabelmeDataset", "IGNORE_LABEL", "BACKGROUND_LABEL"]
 

@@ -79,8 +79,8 @@ class MaskFolderDataset(LabelImageDataset):
 
         Raises DatasetError naming the folder or file for: a folder in none of the layouts, a
         per-image folder with several images, an image with several label images in one folder,
-        label images without an image, masks whose size differs from their image's, unreadable images or masks (all listed at once), class_map keys or subset ids
-        that match nothing.
+        label images without an image, masks whose size differs from their image's, unreadable
+        images or masks (all listed at once), class_map keys or subset ids that match nothing.
         """
         folder = os.fspath(folder)
         doing = "load_masks({})".format(folder)

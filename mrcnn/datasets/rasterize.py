@@ -43,8 +43,13 @@ import skimage.io
 import skimage.util
 
 from mrcnn.datasets.base import Dataset, DatasetError, few, missing_files_message
-from mrcnn.datasets.image_io import (EXIF_ORIENTATION_TAG, IMAGE_EXTENSIONS, image_size,
-                                     is_image_file, read_image)
+from mrcnn.datasets.image_io import (
+    EXIF_ORIENTATION_TAG,
+    IMAGE_EXTENSIONS,
+    image_size,
+    is_image_file,
+    read_image,
+)
 
 __all__ = ["ShapeError", "ImageFileDataset", "polygon", "rectangle", "disk", "ellipse", "bitmap",
            "circle_from_points", "points_array", "draw_shape", "instances_mask", "mask_area",

@@ -35,8 +35,17 @@ import logging
 import os
 
 from mrcnn.datasets.base import DatasetError, few
-from mrcnn.datasets.rasterize import (ImageFileDataset, ShapeError, check_class_names, disk,
-                                      ellipse, mask_area, polygon, read_json, rectangle)
+from mrcnn.datasets.rasterize import (
+    ImageFileDataset,
+    ShapeError,
+    check_class_names,
+    disk,
+    ellipse,
+    mask_area,
+    polygon,
+    read_json,
+    rectangle,
+)
 
 __all__ = ["ViaDataset", "DEFAULT_CLASS_NAME", "GROUP_KEY"]
 
@@ -117,7 +126,7 @@ class ViaDataset(ImageFileDataset):
             _warn_unchosen_attributes(entries, doing, single, group_key)
 
         records, ungrouped = [], []
-        for key, entry in entries:
+        for _key, entry in entries:
             regions = entry["regions"]
             regions = list(regions.values()) if isinstance(regions, dict) else regions
             if not regions and not keep_unannotated:

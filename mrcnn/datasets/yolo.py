@@ -40,8 +40,14 @@ import yaml
 
 from mrcnn.datasets.base import DatasetError, few
 from mrcnn.datasets.image_io import is_image_file
-from mrcnn.datasets.rasterize import (ImageFileDataset, ShapeError, check_class_names, mask_area,
-                                      polygon, rectangle)
+from mrcnn.datasets.rasterize import (
+    ImageFileDataset,
+    ShapeError,
+    check_class_names,
+    mask_area,
+    polygon,
+    rectangle,
+)
 
 __all__ = ["YoloSegDataset", "read_data_yaml", "label_path"]
 
@@ -116,7 +122,7 @@ class YoloSegDataset(ImageFileDataset):
                 continue
             what = "line {}".format(number)
 
-            def fail(reason):
+            def fail(reason, number=number, line=line):
                 return DatasetError("YOLO label file {} line {}: {}: {!r}".format(
                     path, number, reason, line.strip()[:80]))
 
@@ -170,8 +176,9 @@ def _covers_pixels(shape, height, width, box):
     outline settles that: none when its bounding box holds no pixel centre of the image; some
     for a box (axis-aligned) with one, and for a polygon inside the image whose area is at
     least its perimeter (a convex one then holds a disk of radius >= area / perimeter >= 1,
-    and every disk of radius 0.71 holds a pixel centre). Other polygons are drawn (mrcnn.datasets.rasterize.mask_area): drawing
-    every polygon at load time costs milliseconds each, minutes for a large YOLO set."""
+    and every disk of radius 0.71 holds a pixel centre). Other polygons are drawn
+    (mrcnn.datasets.rasterize.mask_area): drawing every polygon at load time costs milliseconds
+    each, minutes for a large YOLO set."""
     xs, ys = np.asarray(shape[1]), np.asarray(shape[2])
     if max(math.ceil(xs.min()), 0) > min(math.floor(xs.max()), width - 1) \
             or max(math.ceil(ys.min()), 0) > min(math.floor(ys.max()), height - 1):

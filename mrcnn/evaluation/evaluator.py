@@ -25,8 +25,8 @@ IoU 0.5 is left out, as COCO ignores it.
 Memory: images are added one at a time and only their RLEs and match flags are kept, so
 evaluating a large set does not hold every mask.
 """
-from collections.abc import Mapping
 import numbers
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -34,10 +34,19 @@ from mrcnn.config import check_dataset_classes
 from mrcnn.core.boxes import extract_bboxes
 from mrcnn.core.masks import compute_overlaps_masks
 from mrcnn.core.metrics import compute_ap, compute_ap_range, compute_matches
-from mrcnn.evaluation.coco_format import (categories, check_detection, check_image_id,
-                                          detection_results, ground_truth_annotations,
-                                          load_coco_results, load_ground_truth, make_coco,
-                                          quiet, to_source_ids, write_json)
+from mrcnn.evaluation.coco_format import (
+    categories,
+    check_detection,
+    check_image_id,
+    detection_results,
+    ground_truth_annotations,
+    load_coco_results,
+    load_ground_truth,
+    make_coco,
+    quiet,
+    to_source_ids,
+    write_json,
+)
 
 __all__ = ["COCO_STATS", "IOU_TYPES", "DEFAULT_SCORE_THRESHOLDS", "Evaluator",
            "evaluate_detections", "evaluate_model", "score_thresholds_for"]

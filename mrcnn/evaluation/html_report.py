@@ -18,8 +18,13 @@ import numbers
 import os
 
 from mrcnn.core.boxes import extract_bboxes
-from mrcnn.evaluation.errors import (confusion_matrix, evaluator_errors, group_by_image,
-                                     image_instances, worst_first)
+from mrcnn.evaluation.errors import (
+    confusion_matrix,
+    evaluator_errors,
+    group_by_image,
+    image_instances,
+    worst_first,
+)
 from mrcnn.evaluation.evaluator import COCO_STATS, IOU_TYPES
 from mrcnn.files import atomic_path
 
@@ -293,7 +298,8 @@ def _gallery_section(evaluator, records, out_dir, max_images, class_names, min_s
             f'<div class="card" data-image-id="{image_id}" data-errors="{record.errors}">'
             f"<h3>image {image_id}{' — ' + _e(reference) if reference else ''}: "
             f"{_count(record.false_negatives, 'false negative')}, "
-            f"{_count(record.false_positives, 'false positive')}</h3>{_image(name, f'image {image_id}: ground truth and detections')}"
+            f"{_count(record.false_positives, 'false positive')}</h3>"
+            f"{_image(name, f'image {image_id}: ground truth and detections')}"
             f"{listing}</div>")
     return (f"<p>The {len(shown)} of {len(records)} images with the most errors (false "
             f"positives + false negatives) first. Left the ground truth (MISSED: no detection; "

@@ -27,6 +27,7 @@ import keras
 import tensorflow as tf
 from keras import layers as KL
 
+from mrcnn.config import LOSS_NAMES
 from mrcnn.graph.fpn import fpn_graph
 from mrcnn.graph.heads import build_fpn_mask_graph, fpn_classifier_graph
 from mrcnn.graph.precision import FLOAT32, dtype_policy
@@ -35,12 +36,10 @@ from mrcnn.graph.rpn import build_rpn_model
 from mrcnn.layers.anchors import PyramidAnchors
 from mrcnn.layers.detection import DetectionLayer
 from mrcnn.layers.detection_target import DetectionTargetLayer
-from mrcnn.config import LOSS_NAMES
 from mrcnn.layers.losses import LossLayer
 from mrcnn.layers.proposal import ProposalLayer
 from mrcnn.ops.boxes import norm_boxes_graph
 from mrcnn.ops.meta import parse_image_meta_graph
-
 
 
 @keras.saving.register_keras_serializable(package="mrcnn")

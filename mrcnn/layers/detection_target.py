@@ -23,8 +23,9 @@ def detection_targets_graph(proposals, gt_class_ids, gt_boxes, gt_masks, train_r
 
     Matterport's sampling: positives are ROIs with IoU >= 0.5 with some GT box, a random subset
     of at most T * ``roi_positive_ratio``; negatives have IoU < 0.5 with every box and < 0.001 with
-    every crowd box, as many as keep the positive ratio. Difference: an image without (non-crowd) ground
-    truth takes T * (1 - ratio) negatives, so it trains the heads on background instead of nothing.
+    every crowd box, as many as keep the positive ratio. Difference: an image without (non-crowd)
+    ground truth takes T * (1 - ratio) negatives, so it trains the heads on background instead of
+    nothing.
     """
     proposals, _ = trim_zeros_graph(proposals, name="trim_proposals")
     gt_boxes, non_zeros = trim_zeros_graph(gt_boxes, name="trim_gt_boxes")

@@ -22,8 +22,7 @@ import collections
 import os
 import re
 
-from mrcnn.weights import (layers_to_exclude, load_weights, read_weight_shapes,
-                           weighted_layers)
+from mrcnn.weights import layers_to_exclude, load_weights, read_weight_shapes, weighted_layers
 
 __all__ = ["Stage", "LoadReport", "FINETUNE_STAGES", "load_for_finetuning", "finetune_stages",
            "train_stages"]

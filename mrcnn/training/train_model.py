@@ -23,7 +23,6 @@ import tensorflow as tf
 from mrcnn.config import LOSS_NAMES
 
 
-
 @keras.saving.register_keras_serializable(package="mrcnn")
 class MaskRCNNTrainModel(keras.Model):
     """Functional Mask R-CNN training graph with ``train_step`` / ``test_step`` for ``fit()``.

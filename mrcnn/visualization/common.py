@@ -13,7 +13,6 @@ import numpy as np
 from matplotlib.patches import Polygon
 from skimage.measure import find_contours
 
-
 _CROWD_SUFFIX = " (crowd)"
 
 

@@ -3,7 +3,8 @@ import os
 
 import matplotlib.pyplot as plt
 import numpy as np
-from mrcnn.visualization.common import (_finish)
+
+from mrcnn.visualization.common import _finish
 
 
 def save_training_curves(log_dir, save_path=None):

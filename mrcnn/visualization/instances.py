@@ -12,9 +12,17 @@ from matplotlib.font_manager import FontProperties
 
 from mrcnn.core.masks import unmold_mask
 from mrcnn.core.metrics import compute_matches
-from mrcnn.visualization.common import (_as_boxes, _as_image, _as_masks, _check_length,
-                                        _class_labels, _draw_mask_outline, _finish, apply_mask,
-                                        random_colors)
+from mrcnn.visualization.common import (
+    _as_boxes,
+    _as_image,
+    _as_masks,
+    _check_length,
+    _class_labels,
+    _draw_mask_outline,
+    _finish,
+    apply_mask,
+    random_colors,
+)
 from mrcnn.visualization.labels import class_color, draw_class_legend, draw_labels
 
 

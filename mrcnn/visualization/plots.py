@@ -3,7 +3,8 @@ import itertools
 
 import matplotlib.pyplot as plt
 import numpy as np
-from mrcnn.visualization.common import (_check_length, _finish)
+
+from mrcnn.visualization.common import _check_length, _finish
 
 
 def plot_precision_recall(AP, precisions, recalls, save_path=None):

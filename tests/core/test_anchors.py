@@ -4,8 +4,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mrcnn.core.anchors import (compute_backbone_shapes, generate_anchors,
-                                generate_pyramid_anchors, get_anchors)
+from mrcnn.core.anchors import (
+    compute_backbone_shapes,
+    generate_anchors,
+    generate_pyramid_anchors,
+    get_anchors,
+)
 
 R = np.sqrt(2.0)
 

@@ -4,10 +4,17 @@ import warnings
 import numpy as np
 import pytest
 
-from mrcnn.core.boxes import (apply_box_deltas, box_refinement, compute_iou, compute_overlaps,
-                              denorm_boxes, extract_bboxes, non_max_suppression, norm_boxes,
-                              trim_zeros)
-
+from mrcnn.core.boxes import (
+    apply_box_deltas,
+    box_refinement,
+    compute_iou,
+    compute_overlaps,
+    denorm_boxes,
+    extract_bboxes,
+    non_max_suppression,
+    norm_boxes,
+    trim_zeros,
+)
 
 # --- extract_bboxes -------------------------------------------------------------------------
 

@@ -6,9 +6,13 @@ import pytest
 
 from mrcnn.core.boxes import extract_bboxes
 from mrcnn.core.images import resize_image
-from mrcnn.core.masks import (compute_overlaps_masks, expand_mask, minimize_mask, resize_mask,
-                              unmold_mask)
-
+from mrcnn.core.masks import (
+    compute_overlaps_masks,
+    expand_mask,
+    minimize_mask,
+    resize_mask,
+    unmold_mask,
+)
 
 # --- compute_overlaps_masks -----------------------------------------------------------------
 

@@ -2,12 +2,10 @@
 import albumentations as A
 import keras
 import numpy as np
-
-from mrcnn.core.anchors import get_pixel_anchors
 import pytest
 
-from mrcnn.data.pipeline import (INPUT_NAMES, DataSequence, batch_rng, build_batch,
-                                 data_generator)
+from mrcnn.core.anchors import get_pixel_anchors
+from mrcnn.data.pipeline import INPUT_NAMES, DataSequence, batch_rng, build_batch, data_generator
 
 # TinyConfig, 64x64 images: feature maps ceil(64 / (4, 8, 16, 32, 64)) = 16, 8, 4, 2, 1;
 # anchor stride 2 keeps ceil(n / 2)**2 = 64, 16, 4, 1, 1 cells, 3 ratios each:

@@ -106,8 +106,8 @@ def test_real_set_subset_of_categories(real):
 
 @needs_real
 def test_real_set_through_load_image_gt(real):
-    from tiny import tiny_config
     from mrcnn.data.image_gt import load_image_gt
+    from tiny import tiny_config
 
     dataset, _ = real
     image_id = dataset.image_from_source_map["coco.194216"]

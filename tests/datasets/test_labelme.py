@@ -323,8 +323,8 @@ def test_other_json_and_empty_folders(tmp_path, caplog):
 
 
 def test_through_load_image_gt(street):
-    from tiny import tiny_config
     from mrcnn.data.image_gt import load_image_gt
+    from tiny import tiny_config
 
     dataset = LabelmeDataset()
     dataset.load_labelme(street)

@@ -14,7 +14,7 @@ import skimage.draw
 from pycocotools import mask as mask_utils
 
 from mrcnn.datasets import CocoDataset, LabelmeDataset, ViaDataset
-from mrcnn.datasets.prelabel import (mask_polygons, write_coco, write_labelme, write_via)
+from mrcnn.datasets.prelabel import mask_polygons, write_coco, write_labelme, write_via
 from mrcnn.datasets.rasterize import draw_shape, polygon
 from mrcnn.datasets.via import GROUP_KEY
 

@@ -11,10 +11,23 @@ import skimage.draw
 import skimage.io
 
 from mrcnn.datasets import DatasetError
-from mrcnn.datasets.rasterize import (EXIF_ORIENTATION_TAG, ShapeError, bitmap,
-                                      circle_from_points, disk, draw_shape, ellipse, image_size,
-                                      instances_mask, mask_area, points_array, polygon,
-                                      read_image, read_json, rectangle)
+from mrcnn.datasets.rasterize import (
+    EXIF_ORIENTATION_TAG,
+    ShapeError,
+    bitmap,
+    circle_from_points,
+    disk,
+    draw_shape,
+    ellipse,
+    image_size,
+    instances_mask,
+    mask_area,
+    points_array,
+    polygon,
+    read_image,
+    read_json,
+    rectangle,
+)
 
 
 def png_base64(array):

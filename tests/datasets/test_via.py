@@ -162,8 +162,8 @@ def test_icevision_via2_rect_nested_attributes_and_subset(caplog):
 
 @needs_real
 def test_rice_leaf_through_load_image_gt():
-    from tiny import tiny_config
     from mrcnn.data.image_gt import load_image_gt
+    from tiny import tiny_config
 
     dataset = ViaDataset()
     dataset.load_via(SHARED / "via_rice_leaf" / "val" / "via_region_data.json",

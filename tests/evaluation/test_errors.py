@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 from mrcnn.datasets.base import Dataset
-from mrcnn.evaluation.errors import (confusion_matrix, evaluator_errors, match_image,
-                                     worst_first)
+from mrcnn.evaluation.errors import confusion_matrix, evaluator_errors, match_image, worst_first
 from mrcnn.evaluation.evaluator import Evaluator
 
 NAMES = ["BG", "one", "two", "three"]
@@ -106,7 +105,7 @@ def test_confusion_matrix_by_hand():
     # Rows add up to the objects of each class, columns to the considered detections.
     gt_counts = np.zeros(4, int)
     det_counts = np.zeros(4, int)
-    for (_, gt_ids), det in IMAGES:
+    for (_, gt_ids), _det in IMAGES:
         for c in gt_ids:
             if c > 0:
                 gt_counts[c] += 1

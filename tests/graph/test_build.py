@@ -3,8 +3,8 @@ import keras
 import numpy as np
 import pytest
 
-from tiny import tiny_config
 from mrcnn.graph.build import build_graph
+from tiny import tiny_config
 
 # Layer names are API (DESIGN §2): .h5 loading, the layers= presets and run_graph use them.
 COMMON_LAYERS = [

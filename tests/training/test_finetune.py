@@ -8,8 +8,13 @@ import h5py
 import numpy as np
 import pytest
 
-from mrcnn.training.finetune import (LoadReport, Stage, finetune_stages, load_for_finetuning,
-                                     train_stages)
+from mrcnn.training.finetune import (
+    LoadReport,
+    Stage,
+    finetune_stages,
+    load_for_finetuning,
+    train_stages,
+)
 from mrcnn.weights import HEAD_LAYERS, read_weights
 
 #: The head layers that own weights (mrcnn_bbox is a reshape): these depend on NUM_CLASSES.

@@ -54,7 +54,7 @@ def test_mixed_precision_step_matches_float32_and_detects(tmp_path, policy):
     assert isinstance(km.optimizer, keras.optimizers.LossScaleOptimizer) == scaled
     # Dynamic loss scaling skips the steps whose scaled gradients overflow float16 (this
     # untrained model's first ones, at scale 2**15), halving the scale each time.
-    for attempt in range(8):
+    for _attempt in range(8):
         scale = float(km.optimizer.dynamic_scale.numpy() if km.optimizer.built
                       else km.optimizer.initial_scale) if scaled else None
         logs = km.train_on_batch(batch, return_dict=True)

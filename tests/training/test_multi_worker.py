@@ -70,7 +70,7 @@ def run_workers(script, model_dir, epochs, timeout=420, args=(), check=True):
                 results.append((process.returncode, err))
                 continue
             assert process.returncode == 0, err[-3000:]
-            line = [l for l in out.splitlines() if l.startswith("RESULT")][-1]
+            line = [text for text in out.splitlines() if text.startswith("RESULT")][-1]
             results.append(line.split()[1:])
     finally:
         for process in processes:

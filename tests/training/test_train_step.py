@@ -32,7 +32,10 @@ def step_config(**overrides):
 def _iou(a, b):
     inter = (max(0, min(a[2], b[2]) - max(a[0], b[0])) *
              max(0, min(a[3], b[3]) - max(a[1], b[1])))
-    area = lambda r: (r[2] - r[0]) * (r[3] - r[1])
+
+    def area(r):
+        return (r[2] - r[0]) * (r[3] - r[1])
+
     return inter / (area(a) + area(b) - inter)
 
 
