@@ -27,6 +27,7 @@ import random
 
 import numpy as np
 import skimage.transform
+import skimage.util
 
 from mrcnn.core.meta import compose_image_meta
 
@@ -55,11 +56,35 @@ def resize(image, output_shape, order=1, mode="constant", cval=0, clip=True,
     image = np.asarray(image)
     if image.dtype == bool and order > 0:
         image = image.astype(np.float64)
-    return skimage.transform.resize(
-        image, output_shape,
-        order=order, mode=mode, cval=cval, clip=clip,
-        preserve_range=preserve_range, anti_aliasing=anti_aliasing,
-        anti_aliasing_sigma=anti_aliasing_sigma)
+    options = dict(order=order, mode=mode, cval=cval, clip=clip, preserve_range=preserve_range,
+                   anti_aliasing=anti_aliasing, anti_aliasing_sigma=anti_aliasing_sigma)
+    output_shape = tuple(output_shape)
+    if (image.ndim == 3 and image.shape[2] > 1 and order <= 1 and not anti_aliasing
+            and output_shape[2:] in ((), image.shape[2:])):
+        return _resize_by_channel(image, output_shape[:2], options)
+    return skimage.transform.resize(image, output_shape, **options)
+
+
+def _resize_by_channel(image, output_shape, options):
+    """skimage.transform.resize of [H, W, C] ``image`` with ``options`` (order 0 or 1, no
+    anti-aliasing), computed channel by channel: about twice as fast, and the same pixels. The
+    channel axis is sampled at whole coordinates, where nearest and linear interpolation weigh
+    one value by exactly 1; the clip to the input's range (scikit-image's, which takes in the
+    fill value cval where it shows) is done here over all channels, not per channel."""
+    unclipped = dict(options, clip=False)
+    out = np.stack([skimage.transform.resize(image[..., c], output_shape, **unclipped)
+                    for c in range(image.shape[2])], axis=-1)
+    if not options["clip"]:
+        return out
+    bounds = np.array([image.min(), image.max()], dtype=image.dtype)
+    if options["order"] > 0 and not options["preserve_range"]:
+        bounds = skimage.util.img_as_float(bounds)         # as resize scales the image
+    low, high = bounds.astype(out.dtype)
+    cval = options["cval"]
+    if (options["mode"] == "constant" and not low <= cval <= high
+            and out.min() <= cval <= out.max()):
+        low, high = min(low, cval), max(high, cval)
+    return np.clip(out, low, high, out=out)
 
 
 def _pad_to_multiple(size):

@@ -70,6 +70,18 @@ def compute_overlaps_masks(masks1, masks2):
     return overlaps
 
 
+def _zoomed_indices(size, scale):
+    """The input index of each output position of scipy.ndimage.zoom(order=0) by ``scale``
+    along an axis of ``size``: int [round(size * scale)], -1 where zoom's coordinate falls just
+    outside the input and it writes its fill value 0 (it happens to the last row for some
+    scales)."""
+    # SciPy warns that the output shape is computed with round(); that is what we want.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return scipy.ndimage.zoom(np.arange(1, size + 1, dtype=np.float64), scale, order=0,
+                                  mode="constant", cval=0).astype(np.intp) - 1
+
+
 def resize_mask(mask, scale, padding, crop=None):
     """Resizes a mask using the given scale and padding.
 
@@ -90,10 +102,13 @@ def resize_mask(mask, scale, padding, crop=None):
     if len(padding) < 2:
         raise ValueError("padding must be [(top, bottom), (left, right), (0, 0)], got {!r}"
                          .format(padding))
-    # SciPy warns that the output shape is computed with round(); that is what we want.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mask = scipy.ndimage.zoom(mask, zoom=[scale, scale, 1], order=0)
+    # Nearest-neighbour zoom is separable: the rows and columns scipy.ndimage.zoom(order=0)
+    # picks are those it picks when zooming their indices, so the mask is gathered with them
+    # (the same pixels as zooming the [H, W, N] array, several times faster).
+    rows, cols = (_zoomed_indices(size, scale) for size in mask.shape[:2])
+    mask = mask[np.maximum(rows, 0)[:, np.newaxis], np.maximum(cols, 0)[np.newaxis, :]]
+    mask[rows < 0] = 0
+    mask[:, cols < 0] = 0
     if crop is not None:
         y, x, h, w = crop
         mask = mask[y:y + h, x:x + w]

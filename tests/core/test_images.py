@@ -247,3 +247,32 @@ def test_check_multiple_of_64_names_the_image_and_the_fix():
     with pytest.raises(ValueError, match=r"image 3 \(a.jpg\) is 100x192 .*multiples of 64.*"
                                          r"scale_pad64.*128x192"):
         check_multiple_of_64((100, 192, 3), "image 3 (a.jpg)")
+
+
+@pytest.mark.parametrize("shape, out, dtype, order, preserve_range", [
+    ((37, 53, 3), (64, 91), np.uint8, 1, True),      # upscale, photo-like
+    ((120, 90, 3), (48, 36), np.uint8, 1, False),    # downscale, float output in [0, 1]
+    ((29, 31, 4), (29, 62, 4), np.float32, 1, True), # trailing channels given, 4 channels
+    ((40, 30, 2), (77, 59), np.float64, 0, True),    # nearest neighbour
+    ((40, 30, 3), (77, 59, 3), bool, 1, False),      # bool interpolated as float
+    ((10, 27, 3), (207, 491), np.float32, 1, False), # border rows mix in cval 0 below channel
+])                                                   # 0's minimum: clipped as one image
+def test_resize_gives_the_pixels_of_one_scikit_image_call(shape, out, dtype, order,
+                                                          preserve_range):
+    # resize() may resample channel by channel for speed; the pixels must be those of one
+    # skimage.transform.resize call on the whole [H, W, C] array, bit for bit.
+    import skimage.transform
+    rng = np.random.default_rng(sum(shape) + order)
+    if dtype is bool:
+        image = rng.random(shape) > 0.5
+        reference_input = image.astype(np.float64)
+    else:
+        image = (rng.random(shape) * 255).astype(dtype)
+        image[..., 0] = image[..., 0] // 2 + 100      # channel ranges differ
+        reference_input = image
+    expected = skimage.transform.resize(reference_input, out, order=order, mode="constant",
+                                        cval=0, clip=True, preserve_range=preserve_range,
+                                        anti_aliasing=False)
+    got = resize(image, out, order=order, preserve_range=preserve_range)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    assert np.array_equal(got, expected)

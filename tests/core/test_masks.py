@@ -193,3 +193,21 @@ def test_unmold_mask_box_partly_outside_image():
 def test_unmold_mask_rejects_3d_mask():
     with pytest.raises(ValueError, match="mask"):
         unmold_mask(np.ones((28, 28, 1)), (0, 0, 4, 4), (8, 8))
+
+
+@pytest.mark.parametrize("shape, scale", [((768, 576, 3), 1024 / 768), ((60, 45, 2), 0.5),
+                                          ((33, 17, 4), 2.7), ((100, 80, 1), 1.0),
+                                          ((5, 7, 0), 3.3), ((64, 96, 2), 0.37)])
+def test_resize_mask_equals_scipy_zoom_of_the_whole_array(shape, scale):
+    # Matterport resized masks with one scipy.ndimage.zoom(order=0) of the [H, W, N] array;
+    # resize_mask must give those pixels exactly, whatever way it computes them.
+    import scipy.ndimage
+    rng = np.random.default_rng(shape[0] * 7 + shape[2])
+    mask = rng.random(shape) > 0.6
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = scipy.ndimage.zoom(mask, zoom=[scale, scale, 1], order=0)
+    padding = [(3, 1), (0, 2), (0, 0)]
+    got = resize_mask(mask, scale, padding)
+    assert got.dtype == bool
+    assert np.array_equal(got, np.pad(expected, padding))
