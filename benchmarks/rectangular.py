@@ -11,7 +11,10 @@ their ratio.
 learn: the demo's shapes config (samples/shapes/train_shapes.py) on 128x192 canvases, trained
 from the same random weights for the same number of steps (the learning rate 10x lower for the
 last fifth), in square (padded to 192x192) and in scale_pad64 (128x192); prints mAP@0.5 on the
-same held-out images and the minutes each took.
+same held-out images and the minutes each took. --background fixed gives every image one
+background colour: the demo config trains BatchNorm on batches of 4, and with each image's own
+random background the batch statistics swing; square's padding (a third of each image) steadies
+them, scale_pad64 has none (see README, "Rectangular photos").
 Figures depend on the machine and its load: compare figures of one run.
 """
 import argparse
@@ -38,13 +41,23 @@ def parse_args(argv=None):
     p.add_argument("--train-steps", type=int, default=400, help="training steps (learn)")
     p.add_argument("--eval-images", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--background", choices=["random", "fixed"], default="random",
+                   help="learn: each shapes image's own random background colour (the dataset's "
+                        "default), or one colour for all")
     return p.parse_args(argv)
 
 
-def _shapes(count, height, width, seed):
+#: The one background colour of --background fixed.
+FIXED_BACKGROUND = (110, 120, 100)
+
+
+def _shapes(count, height, width, seed, background="random"):
     from mrcnn.datasets.shapes import ShapesDataset
     dataset = ShapesDataset()
     dataset.load_shapes(count, height, width, seed=seed)
+    if background == "fixed":
+        for info in dataset.image_info:
+            info["bg_color"] = FIXED_BACKGROUND
     dataset.prepare()
     return dataset
 
@@ -98,8 +111,8 @@ def learn(args, mode):
     settings = {"IMAGE_RESIZE_MODE": mode, "IMAGE_MIN_DIM": min(height, width),
                 "IMAGE_MAX_DIM": max(height, width), "NAME": "rect_" + mode}
     config = DemoShapesConfig().update(**settings)
-    train_set = _shapes(2000, height, width, args.seed)
-    val_set = _shapes(args.eval_images, height, width, args.seed + 1)
+    train_set = _shapes(2000, height, width, args.seed, args.background)
+    val_set = _shapes(args.eval_images, height, width, args.seed + 1, args.background)
     keras.utils.set_random_seed(args.seed)
     logs = os.path.join(ROOT, "logs", "bench")
     model = MaskRCNN("training", config, logs)
@@ -130,9 +143,10 @@ def main(argv=None):
                   flush=True)
         print(f"  square / scale_pad64: {seconds['square'] / seconds['scale_pad64']:.2f}x")
     if "learn" in args.parts:
-        print(f"Learning, shapes on {args.canvas[0]}x{args.canvas[1]} canvases, "
-              f"{args.train_steps} steps from random weights, mAP@0.5 on {args.eval_images} "
-              f"held-out images:")
+        print(f"Learning, shapes on {args.canvas[0]}x{args.canvas[1]} canvases ({args.background} "
+              f"background colours), at least {args.train_steps} steps (whole epochs) from random "
+              f"weights, seed "
+              f"{args.seed}, mAP@0.5 on {args.eval_images} held-out images:")
         maps = {}
         for mode in ("square", "scale_pad64"):
             maps[mode], minutes, steps = learn(args, mode)
