@@ -156,9 +156,13 @@ def test_steps_lower_the_loss_in_every_mode(model):
         keras.utils.set_random_seed(0)
         history = [km.train_on_batch(batch, return_dict=True) for _ in range(6)]
         assert all(math.isfinite(logs["loss"]) for logs in history), mode
+        # From random heads a step that happens to sample a positive ROI has a head loss of 20
+        # or more (CI once saw it at the last step), so single steps are not compared: the
+        # RPN's mean over the last three and the median total of steps 2-6 must be below step 1.
         rpn = [logs["rpn_class_loss"] + logs["rpn_bbox_loss"] for logs in history]
-        assert rpn[-1] < rpn[0], (mode, rpn)
-        assert history[-1]["loss"] < history[0]["loss"], mode
+        assert np.mean(rpn[-3:]) < rpn[0], (mode, rpn)
+        total = [logs["loss"] for logs in history]
+        assert np.median(total[1:]) < total[0], (mode, total)
     km.set_weights(start)
 
 
