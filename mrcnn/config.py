@@ -33,6 +33,7 @@ import importlib
 import json
 import numbers
 import os
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -381,8 +382,6 @@ class Config:
         Raises ConfigError for a file that stores no config (Matterport's files, older
         checkpoints) and mrcnn.weights.WeightsFileError for a file that cannot be read.
         """
-        import warnings
-
         from mrcnn.weights import read_metadata
         values = (read_metadata(path) or {}).get("config")
         if not isinstance(values, Mapping):

@@ -4,13 +4,26 @@ Standard library only, so every layer of the package may use it.
 """
 import contextlib
 import os
+import shutil
 import tempfile
 
 
-def _umask():
-    mask = os.umask(0)
+def _read_umask():
+    """The process's umask, read without changing it where Linux says it (``/proc``); elsewhere
+    set and restored once, here at import, not around every write while loader threads run."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+UMASK = _read_umask()
 
 
 def fsync_path(path):
@@ -51,7 +64,7 @@ def atomic_path(path, suffix=".tmp", fsync=True):
     os.close(fd)
     try:
         yield tmp_path
-        os.chmod(tmp_path, 0o666 & ~_umask())
+        os.chmod(tmp_path, 0o666 & ~UMASK)
         if fsync:
             fsync_path(tmp_path)
         os.replace(tmp_path, path)
@@ -74,7 +87,6 @@ def atomic_folder(path):
     folder gets the permissions of an ordinary new folder (``mkdtemp`` alone gives 0700). On any
     error, or an interrupt, the temporary folder is removed and ``path`` keeps what it held.
     """
-    import shutil
     path = os.path.abspath(os.fspath(path))
     directory = os.path.dirname(path)
     os.makedirs(directory, exist_ok=True)
@@ -82,7 +94,7 @@ def atomic_folder(path):
     tmp_path = tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=directory)
     try:
         yield tmp_path
-        os.chmod(tmp_path, 0o777 & ~_umask())
+        os.chmod(tmp_path, 0o777 & ~UMASK)
         if os.path.lexists(path):
             old = tempfile.mkdtemp(prefix=prefix, suffix=".old", dir=directory)
             os.replace(path, os.path.join(old, "folder"))

@@ -5,9 +5,12 @@ original image, y2/x2 exclusive; ``masks`` are full-size bool [H, W, N]; everyth
 graph is normalized and zero-padded (see :mod:`mrcnn.graph.build`).
 """
 import datetime
+import errno
+import functools
 import logging
 import os
 import re
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -57,8 +60,6 @@ class MaskRCNN:
         The training graph is a :class:`~mrcnn.training.train_model.MaskRCNNTrainModel`, whose
         ``train_step`` adds the five losses and the weight decay.
         """
-        import functools
-
         from mrcnn.graph.build import build_graph
         if mode == "training":
             from mrcnn.training.train_model import MaskRCNNTrainModel
@@ -390,9 +391,6 @@ class MaskRCNN:
 def find_last(model_dir, name):
     """Path of the last readable checkpoint of the last log folder of config NAME ``name`` under
     ``model_dir``: what :meth:`MaskRCNN.find_last` returns, without a model."""
-    import errno
-    import warnings
-
     from mrcnn.training.callbacks import checkpoint_problem
     key = name.lower()
     dir_names = sorted(d for d in _listdir(model_dir)

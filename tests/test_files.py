@@ -93,3 +93,33 @@ def test_flush_can_be_skipped(tmp_path, monkeypatch):
         with open(tmp, "w") as f:
             f.write("{}")
     assert calls == [] and (tmp_path / "a.json").read_text() == "{}"
+
+
+def test_writes_never_change_the_process_umask(tmp_path, monkeypatch):
+    """Loader threads create files while checkpoints are written: the umask is read once, at
+    import, so a write must not set it (even briefly) and still give ordinary permissions."""
+    calls = []
+    monkeypatch.setattr(os, "umask", lambda mask: calls.append(mask) or 0o022)
+    with atomic_path(tmp_path / "w.h5") as tmp:
+        open(tmp, "w").close()
+    with atomic_folder(tmp_path / "model") as tmp:
+        open(os.path.join(tmp, "x"), "w").close()
+    assert calls == []
+    monkeypatch.undo()
+    plain_file, plain_dir = tmp_path / "plain", tmp_path / "plain_dir"
+    plain_file.write_text("x")
+    plain_dir.mkdir()
+    def mode(path):
+        return stat.S_IMODE(path.stat().st_mode)
+    assert mode(tmp_path / "w.h5") == mode(plain_file)
+    assert mode(tmp_path / "model") == mode(plain_dir)
+
+
+def test_the_umask_read_from_proc_is_the_process_umask():
+    import mrcnn.files
+    old = os.umask(0o027)
+    try:
+        assert mrcnn.files._read_umask() == 0o027
+    finally:
+        os.umask(old)
+    assert mrcnn.files._read_umask() == old

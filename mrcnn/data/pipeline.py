@@ -34,6 +34,8 @@ or in which order. Unlike Matterport's generator, images without instances are k
 rows zero, all anchors negative candidates), and a broken image raises an error naming it
 instead of being skipped.
 """
+import collections
+import concurrent.futures
 import math
 
 import keras
@@ -321,9 +323,6 @@ class DataSequence(keras.utils.PyDataset):
 
     def _endless(self):
         """Batches of epoch self.epoch, self.epoch + 1, ..., forever."""
-        import collections
-        import concurrent.futures
-
         def keys():
             epoch = self.epoch
             while True:

@@ -27,6 +27,7 @@ Glossary:
                instance. ``why`` is a short reason shared by all records of the same kind (so
                summary() can count them); ``what`` names the shape/region/annotation.
 """
+import ast
 import base64
 import binascii
 import io
@@ -203,7 +204,6 @@ def read_json(path, what="annotation file", literal_fallback=False):
         return json.loads(text)
     except json.JSONDecodeError as e:
         if literal_fallback:
-            import ast
             try:
                 return ast.literal_eval(text)
             except (ValueError, SyntaxError, MemoryError, RecursionError):
