@@ -382,7 +382,7 @@ class Config:
         Raises ConfigError for a file that stores no config (Matterport's files, older
         checkpoints) and mrcnn.weights.WeightsFileError for a file that cannot be read.
         """
-        from mrcnn.weights import read_metadata
+        from mrcnn.weights_file import read_metadata
         values = (read_metadata(path) or {}).get("config")
         if not isinstance(values, Mapping):
             raise ConfigError("{} stores no config (a Matterport file or an older checkpoint): "

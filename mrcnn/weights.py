@@ -19,7 +19,6 @@ Our files add one root attribute, ``mrcnn_metadata``: a JSON string (data, never
 backbone. Matterport's files and older checkpoints have none (:func:`read_metadata` gives None).
 """
 import json
-import os
 import re
 import warnings
 
@@ -29,6 +28,12 @@ import numpy as np
 from mrcnn.config import ConfigError
 from mrcnn.core.anchors import BASIC_BLOCK_COUNTS, BLOCK_COUNTS
 from mrcnn.files import atomic_path
+from mrcnn.weights_file import (  # noqa: F401 (public here too)
+    METADATA_ATTRIBUTE,
+    WeightsFileError,
+    open_weights_file,
+    read_metadata,
+)
 
 HEAD_LAYERS = ("mrcnn_class_logits", "mrcnn_bbox_fc", "mrcnn_bbox", "mrcnn_mask")
 """The layers whose shapes depend on NUM_CLASSES: exclude them to fine-tune COCO weights."""
@@ -39,17 +44,10 @@ HEAD_LAYERS = ("mrcnn_class_logits", "mrcnn_bbox_fc", "mrcnn_bbox", "mrcnn_mask"
 HEAD_CLASS_FACTORS = {"mrcnn_class_logits": 1, "mrcnn_bbox_fc": 4, "mrcnn_mask": 1}
 
 
-#: The root attribute of a weights file that holds :func:`weights_metadata` as JSON.
-METADATA_ATTRIBUTE = "mrcnn_metadata"
-
 #: Config settings that change the shapes of layers with weights: the causes a shape mismatch
 #: error looks for first.
 SHAPE_SETTINGS = ("BACKBONE", "NUM_CLASSES", "TOP_DOWN_PYRAMID_SIZE", "FPN_CLASSIF_FC_LAYERS_SIZE",
                   "POOL_SIZE", "RPN_ANCHOR_RATIOS", "IMAGE_CHANNEL_COUNT")
-
-
-class WeightsFileError(ValueError):
-    """A weights file that cannot be read, holds no weights, or does not fit the model."""
 
 
 def weighted_layers(keras_model):
@@ -77,23 +75,9 @@ def read_weight_shapes(filepath):
     return _read_layers(filepath, lambda dataset: tuple(dataset.shape))
 
 
-def _open(filepath):
-    """The HDF5 file at ``filepath``, open for reading; WeightsFileError when it is missing or
-    not HDF5."""
-    filepath = os.fspath(filepath)
-    if not os.path.exists(filepath):
-        raise WeightsFileError(f"Weights file not found: {filepath}")
-    try:
-        return h5py.File(filepath, mode="r")
-    except OSError as e:
-        raise WeightsFileError(
-            f"{filepath} is not an HDF5 weights file ({e}). Mask R-CNN weights are .h5 files "
-            f"such as mask_rcnn_coco.h5 or a checkpoint written by MaskRCNN.train().") from None
-
-
 def _read_layers(filepath, read):
     """``{layer_name: [read(dataset), ...]}`` of the layers with weights of a by-name file."""
-    with _open(filepath) as f:
+    with open_weights_file(filepath) as f:
         root = f
         if "layer_names" not in root.attrs and "model_weights" in root:
             root = root["model_weights"]
@@ -136,26 +120,6 @@ def weights_metadata(config, class_names=None):
         backbone = settings["BACKBONE"] if settings else None
     names = [str(name) for name in class_names] if class_names is not None else None
     return {"config": settings, "class_names": names, "backbone": backbone}
-
-
-def read_metadata(filepath):
-    """The metadata a file written by :func:`save_weights` stores (a dict with "config",
-    "class_names" and "backbone", see :func:`weights_metadata`), or None for a file without
-    (Matterport's, older checkpoints). WeightsFileError for a missing or non-HDF5 file and for
-    metadata that is not a JSON object."""
-    with _open(filepath) as f:
-        text = f.attrs.get(METADATA_ATTRIBUTE)
-    if text is None:
-        return None
-    try:
-        metadata = json.loads(text.decode("utf8") if isinstance(text, bytes) else str(text))
-    except ValueError as e:
-        raise WeightsFileError(f"{os.fspath(filepath)}: its {METADATA_ATTRIBUTE} attribute is "
-                               f"not JSON ({e})") from None
-    if not isinstance(metadata, dict):
-        raise WeightsFileError(f"{os.fspath(filepath)}: its {METADATA_ATTRIBUTE} attribute is "
-                               f"not a JSON object")
-    return metadata
 
 
 def backbone_of(layer_names):
