@@ -33,10 +33,10 @@ def open_weights_file(filepath):
 
 
 def read_metadata(filepath):
-    """The metadata a file written by :func:`save_weights` stores (a dict with "config",
-    "class_names" and "backbone", see :func:`mrcnn.weights.weights_metadata`), or None for a file without
-    (Matterport's, older checkpoints). WeightsFileError for a missing or non-HDF5 file and for
-    metadata that is not a JSON object."""
+    """The metadata a file written by :func:`mrcnn.weights.save_weights` stores (a dict with
+    "config", "class_names" and "backbone", see :func:`mrcnn.weights.weights_metadata`), or None
+    for a file without (Matterport's, older checkpoints). WeightsFileError for a missing or
+    non-HDF5 file and for metadata that is not a JSON object."""
     with open_weights_file(filepath) as f:
         text = f.attrs.get(METADATA_ATTRIBUTE)
     if text is None:
