@@ -1,4 +1,5 @@
-"""Fixtures for the data pipeline tests: a tiny config and an in-memory dataset.
+"""Fixtures for the data pipeline tests: the tiny config (tests/tiny.py) with this folder's sizes
+and an in-memory dataset.
 
 Images are tiny (32-64 px); an instance is drawn as a bright (200) rectangle on a dark (10)
 background, so image and mask alignment can be checked pixel by pixel.
@@ -8,25 +9,17 @@ import types
 import numpy as np
 import pytest
 
-from mrcnn.config import Config
 from mrcnn.datasets.base import Dataset
+from tiny import tiny_config
 
 BRIGHT = 200
 DARK = 10
 
 
-class TinyConfig(Config):
-    NAME = "tiny"
-    NUM_CLASSES = 1 + 2
-    GPU_COUNT = 1
-    IMAGES_PER_GPU = 2
-    IMAGE_MIN_DIM = 64
-    IMAGE_MAX_DIM = 64
-    RPN_ANCHOR_SCALES = (8, 16, 32, 64, 128)
-    RPN_TRAIN_ANCHORS_PER_IMAGE = 32
-    MINI_MASK_SHAPE = (16, 16)
-    MAX_GT_INSTANCES = 4
-    TRAIN_ROIS_PER_IMAGE = 8
+def data_config():
+    """tests/tiny.py's config (64x64 images, batch 2, 32 RPN anchors and 8 ROIs per image) with
+    two classes, at most 4 instances and 16x16 mini masks."""
+    return tiny_config(NUM_CLASSES=1 + 2, MAX_GT_INSTANCES=4, MINI_MASK_SHAPE=(16, 16))
 
 
 class ArrayDataset(Dataset):
@@ -71,7 +64,7 @@ def assert_aligned(image, mask):
 
 @pytest.fixture
 def config():
-    return TinyConfig()
+    return data_config()
 
 
 @pytest.fixture
@@ -93,5 +86,5 @@ def make_dataset():
 def helpers():
     """The helpers of this module, for tests that build images by hand."""
     return types.SimpleNamespace(boxes_image=boxes_image, assert_aligned=assert_aligned,
-                                 ArrayDataset=ArrayDataset, TinyConfig=TinyConfig,
+                                 ArrayDataset=ArrayDataset, TinyConfig=data_config,
                                  BRIGHT=BRIGHT, DARK=DARK)

@@ -1,24 +1,14 @@
 """Readable pictures (mrcnn/visualization/labels.py and display_instances): labels on a
 background, inside the image, not overlapping; colours per class with a legend; the image
 filling the figure. Geometry is measured with the Agg renderer after a draw."""
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from mrcnn import visualize  # noqa: E402
-from mrcnn.visualization.labels import class_color, text_color  # noqa: E402
+from mrcnn import visualize
+from mrcnn.visualization.labels import class_color, text_color
 
 NAMES = ["BG", "cat", "dog", "bird"]
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def masks_of(shape, boxes):

@@ -1,6 +1,6 @@
-"""Tests of mrcnn/evaluate.py (mrcnn/evaluation/): COCO figures against pycocotools called
-directly, VOC figures and precision/recall by hand, crowds, per-class table, COCO results json,
-the report, evaluate_model on a tiny model and the mAP callback."""
+"""Tests of mrcnn/evaluation/evaluator.py: COCO figures against pycocotools called directly, VOC
+figures and precision/recall by hand, crowds, the per-class table, bad input, a real COCO
+excerpt and evaluate_model on a tiny model."""
 import json
 import math
 import os
@@ -12,121 +12,22 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from mrcnn.core.boxes import extract_bboxes
-from mrcnn.datasets.base import Dataset
-from mrcnn.evaluate import (
-    COCO_STATS,
-    Evaluator,
-    MeanAPCallback,
-    build_coco_ground_truth,
-    detections_to_coco_results,
-    evaluate_detections,
-    evaluate_model,
-    format_results,
-    save_coco_results,
-    save_results,
+from handmade import (
+    complex_set,
+    detection,
+    make_dataset,
+    no_detection,
+    perfect_detections,
+    rect_masks,
 )
-from tiny import rectangles_dataset, tiny_config
+from mrcnn.datasets.base import Dataset
+from mrcnn.evaluation.coco_format import save_coco_results
+from mrcnn.evaluation.evaluator import COCO_STATS, Evaluator, evaluate_detections, evaluate_model
+from mrcnn.evaluation.report import format_results
+from tiny import rectangles_dataset
 
 # pycocotools' mask.decode (annToMask) trips a NumPy 2 deprecation inside pycocotools itself.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
-
-
-# ----------------------------------------------------------------------------- helpers
-
-def rect_masks(shape, boxes):
-    """bool [H, W, N], one filled rectangle (y1, x1, y2, x2), y2/x2 exclusive, per box."""
-    masks = np.zeros(tuple(shape) + (len(boxes),), dtype=bool)
-    for i, (y1, x1, y2, x2) in enumerate(boxes):
-        masks[y1:y2, x1:x2, i] = True
-    return masks
-
-
-def disk(shape, cy, cx, r):
-    yy, xx = np.mgrid[:shape[0], :shape[1]]
-    return (yy - cy) ** 2 + (xx - cx) ** 2 <= r ** 2
-
-
-class Handmade(Dataset):
-    """Images given as (mask [H, W, N], class_ids [N]); load_image gives a gray image."""
-
-    def load_image(self, image_id):
-        info = self.image_info[image_id]
-        return np.full((info["height"], info["width"], 3), 90, np.uint8)
-
-    def load_mask(self, image_id):
-        info = self.image_info[image_id]
-        return info["mask"].copy(), np.array(info["class_ids"], np.int32)
-
-
-def make_dataset(images, source="hand", image_source_ids=None, class_source_ids=(1, 2, 3)):
-    """A prepared Handmade dataset of classes one, two, three and the given images."""
-    dataset = Handmade()
-    for class_id, name in zip(class_source_ids, ["one", "two", "three"]):
-        dataset.add_class(source, class_id, name)
-    for i, (mask, class_ids) in enumerate(images):
-        source_id = i if image_source_ids is None else image_source_ids[i]
-        dataset.add_image(source, source_id, None, mask=mask, class_ids=class_ids,
-                          height=mask.shape[0], width=mask.shape[1])
-    dataset.prepare()
-    return dataset
-
-
-def detection(masks, class_ids, scores, rois=None):
-    """A detect()-like dict; rois from the masks unless given."""
-    masks = np.asarray(masks, dtype=bool)
-    return {"rois": extract_bboxes(masks) if rois is None else np.asarray(rois, np.int32),
-            "class_ids": np.asarray(class_ids, np.int32),
-            "scores": np.asarray(scores, np.float32), "masks": masks}
-
-
-def no_detection(shape):
-    return detection(np.zeros(tuple(shape) + (0,), bool), [], [])
-
-
-def perfect_detections(dataset):
-    """The non-crowd ground truth of every image as detections with score 1."""
-    result = {}
-    for image_id in dataset.image_ids:
-        mask, class_ids = dataset.load_mask(image_id)
-        regular = class_ids > 0
-        result[image_id] = detection(mask[..., regular], class_ids[regular],
-                                     np.ones(regular.sum()))
-    return result
-
-
-def complex_set():
-    """Two images (one not square) with disks and rectangles of all COCO sizes, a crowd, and
-    detections with misses, duplicates, shifts, a false positive and one inside the crowd."""
-    h0, w0 = 128, 128
-    gt0 = np.stack([disk((h0, w0), 40, 40, 20),                       # medium, class 1
-                    rect_masks((h0, w0), [(20, 10, 120, 120)])[..., 0],  # large, class 2
-                    rect_masks((h0, w0), [(2, 100, 10, 108)])[..., 0],   # small, class 3
-                    rect_masks((h0, w0), [(90, 0, 128, 40)])[..., 0]],   # crowd of class 1
-                   axis=-1)
-    h1, w1 = 96, 128
-    tri = np.tril(np.ones((60, 60), bool))
-    gt1 = np.zeros((h1, w1, 3), bool)
-    gt1[10:70, 20:80, 0] = tri                                         # medium triangle, 2
-    gt1[70:90, 90:120, 1] = True                                       # small rect, class 1
-    gt1[5:25, 100:125, 2] = True                                       # small rect, class 3
-    dataset = make_dataset([(gt0, [1, 2, 3, -1]), (gt1, [2, 1, 3])])
-
-    # The first disk's mask is small (901 px < 32²) but its box medium (35² px), so the
-    # size ranges of bbox and segm differ.
-    d0 = np.stack([disk((h0, w0), 42, 41, 17),                         # shrunk disk
-                   disk((h0, w0), 40, 40, 20),                         # exact disk, low score
-                   rect_masks((h0, w0), [(25, 15, 118, 115)])[..., 0],  # inside the large one
-                   rect_masks((h0, w0), [(95, 5, 125, 35)])[..., 0],    # in the crowd
-                   rect_masks((h0, w0), [(60, 60, 80, 80)])[..., 0]],   # false positive
-                  axis=-1)
-    d1 = np.zeros((h1, w1, 3), bool)
-    d1[15:70, 20:75, 0] = True                                         # box over the triangle
-    d1[72:90, 92:118, 1] = True                                        # shrunk rect
-    d1[0:10, 0:10, 2] = True                                           # false positive
-    detections = {0: detection(d0, [1, 1, 2, 1, 3], [0.9, 0.4, 0.8, 0.95, 0.3]),
-                  1: detection(d1, [2, 1, 3], [0.7, 0.85, 0.6])}
-    return dataset, detections
 
 
 def pycocotools_stats(dataset, results_path, iou_type, cat_ids=None):
@@ -305,31 +206,6 @@ def test_empty_detections():
     assert results["voc/mAP@0.5"] == -1.0 and results["voc/recall@score0.5"] == -1.0
 
 
-def test_ground_truth_without_size_and_empty_instances():
-    # Matterport's default load_mask returned a [0, 0, 0] mask for an image without instances;
-    # an instance without pixels cannot be detected and is dropped.
-    class Sizeless(Handmade):
-        def load_mask(self, image_id):
-            if image_id == 1:
-                return np.empty([0, 0, 0]), np.empty([0], np.int32)
-            return super().load_mask(image_id)
-
-    gt = rect_masks((32, 48), [(2, 2, 12, 12), (0, 0, 0, 0)])
-    dataset = Sizeless()
-    dataset.add_class("hand", 1, "one")
-    dataset.add_image("hand", 0, None, mask=gt, class_ids=[1, 1], height=32, width=48)
-    dataset.add_image("hand", 1, None, height=32, width=48)
-    dataset.prepare()
-    detections = {0: detection(gt[..., :1], [1], [0.9]), 1: no_detection((32, 48))}
-    results = evaluate_detections(dataset, detections)
-    assert results["segm/AP"] == pytest.approx(1.0) and results["num_gt"] == 1
-    coco = build_coco_ground_truth(dataset)
-    assert [(img["height"], img["width"]) for img in coco.dataset["images"]] == [(32, 48)] * 2
-    # The box is [x, y, w, h] of the 10x10 square at (2, 2); the area its pixel count.
-    assert coco.dataset["annotations"][0]["bbox"] == [2.0, 2.0, 10.0, 10.0]
-    assert coco.dataset["annotations"][0]["area"] == 100.0
-
-
 def test_bad_input_is_named():
     dataset, detections = complex_set()
     with pytest.raises(TypeError, match="detections"):
@@ -360,54 +236,9 @@ def test_bad_input_is_named():
         evaluate_detections(wrong, {0: no_detection((16, 16))})
 
 
-# ---------------------------------------------------------------------- COCO results json
-
-def test_coco_results_json_round_trip(tmp_path):
-    dataset, detections = complex_set()
-    results = json.loads(json.dumps(detections_to_coco_results(dataset, detections)))
-    assert len(results) == 8
-    k = 0
-    for image_id in (0, 1):
-        d = detections[image_id]
-        for i in range(len(d["scores"])):
-            r = results[k]
-            k += 1
-            assert (r["image_id"], r["category_id"]) == (image_id, int(d["class_ids"][i]))
-            assert r["score"] == pytest.approx(float(d["scores"][i]))
-            y1, x1, y2, x2 = d["rois"][i]
-            assert r["bbox"] == [x1, y1, x2 - x1, y2 - y1]
-            rle = dict(r["segmentation"], counts=r["segmentation"]["counts"].encode())
-            assert np.array_equal(mask_utils.decode(rle).astype(bool), d["masks"][..., i])
-    # Image 1, detection 0 is the box [15:70, 20:75]: x 20, y 15, w 55, h 55.
-    assert results[5]["bbox"] == [20.0, 15.0, 55.0, 55.0]
-    path = tmp_path / "sub" / "results.json"
-    written = save_coco_results(str(path), dataset, detections)
-    assert json.loads(path.read_text()) == written == results
-
-
-def test_coco_results_use_source_ids():
-    # A COCO-loaded dataset: source "coco", original (64-bit) image ids and category ids.
-    gt = rect_masks((32, 32), [(2, 2, 12, 12)])
-    coco_ids = [397133, 2 ** 40 + 7]
-    dataset = make_dataset([(gt, [1]), (gt, [2])], source="coco", image_source_ids=coco_ids,
-                           class_source_ids=(18, 44, 90))
-    detections = {1: detection(gt, [2], [0.5]), 0: detection(gt, [3], [0.7])}
-    results = detections_to_coco_results(dataset, detections)
-    assert [(r["image_id"], r["category_id"]) for r in results] == \
-        [(397133, 90), (2 ** 40 + 7, 44)]
-    internal = detections_to_coco_results(dataset, detections, source_ids=False)
-    assert [(r["image_id"], r["category_id"]) for r in internal] == [(0, 3), (1, 2)]
-    # Another source with file-name image ids keeps internal ids, and refuses source ids.
-    named = make_dataset([(gt, [1])], image_source_ids=["a.jpg"])
-    one = {0: detection(gt, [1], [0.5])}
-    assert detections_to_coco_results(named, one)[0]["image_id"] == 0
-    with pytest.raises(ValueError, match="'a.jpg'"):
-        detections_to_coco_results(named, one, source_ids=True)
-
-
 # ------------------------------------------------------------------- a real COCO excerpt
 
-REAL = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets",
+REAL = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "datasets",
                     "coco_icevision", "annotations.json")
 
 
@@ -471,30 +302,7 @@ def test_real_coco_excerpt_scores_against_its_own_file(tmp_path):
     assert coco_eval.stats[0] == pytest.approx(1.0)
 
 
-# --------------------------------------------------------------------------- the report
-
-def test_format_and_save_results(tmp_path):
-    dataset, detections = complex_set()
-    results = evaluate_detections(dataset, detections)
-    text = format_results(results)
-    lines = text.splitlines()
-    assert lines[0].split() == ["COCO", "bbox", "segm"]
-    ap_line = lines[1].split()
-    assert ap_line == ["AP", f"{results['bbox/AP']:.3f}", f"{results['segm/AP']:.3f}"]
-    assert any(line.split()[:2] == ["mAP@0.5", f"{results['voc/mAP@0.5']:.3f}"]
-               for line in lines)
-    three = [line.split() for line in lines if " three " in line][0]
-    assert three[:4] == ["3", "three", "2", "2"]
-    path = tmp_path / "eval.json"
-    assert save_results(results, str(path)) == str(path)
-    assert json.loads(path.read_text()) == results
-    # -1 (nothing to measure) prints as "-".
-    empty = evaluate_detections(dataset, {1: no_detection((96, 128))}, iou_types=("segm",))
-    assert [line.split() for line in format_results(empty).splitlines()
-            if line.startswith("APl")] == [["APl", "-"]]
-
-
-# -------------------------------------------------------------------- model and callback
+# ------------------------------------------------------------------------ evaluate_model
 
 def test_evaluate_model_on_a_tiny_model(inference_model, tmp_path, capsys):
     dataset = rectangles_dataset(count=3, empty_ids=(1,))
@@ -519,79 +327,3 @@ def test_evaluate_model_on_a_tiny_model(inference_model, tmp_path, capsys):
         evaluate_model(types.SimpleNamespace(mode="training", detect=None), dataset)
     with pytest.raises(ValueError, match="batch_size"):
         evaluate_model(inference_model, dataset, batch_size=0)
-
-
-def test_mean_ap_callback_logs_val_map50(training_model, tmp_path):
-    import tensorflow as tf
-
-    from mrcnn.maskrcnn import MaskRCNN
-    from mrcnn.weights import weighted_layers
-
-    built = []
-
-    def factory():
-        built.append(MaskRCNN("inference", tiny_config(), str(tmp_path / "logs")))
-        return built[-1]
-
-    dataset = rectangles_dataset(count=2)
-    callback = MeanAPCallback(factory, dataset, every=2, log_dir=str(tmp_path / "tb"),
-                              verbose=0)
-    callback.set_model(training_model.keras_model)
-    logs = {"loss": 1.0}
-    callback.on_epoch_end(0, logs)                      # epoch 1 of every 2: nothing
-    assert "val_mAP50" not in logs and not built
-    callback.on_epoch_end(1, logs)
-    value = logs["val_mAP50"]
-    assert 0.0 <= value <= 1.0 and callback.history == [(2, value)]
-    # The inference model now holds the training weights, layer by layer.
-    source = weighted_layers(training_model.keras_model)
-    target = weighted_layers(built[0].keras_model)
-    for name in ("conv1", "rpn_model", "mrcnn_mask"):
-        for a, b in zip(source[name].weights, target[name].weights):
-            np.testing.assert_array_equal(a.numpy(), b.numpy())
-    # TensorBoard gets it where Keras writes val_* metrics.
-    callback.on_train_end()
-    events = [os.path.join(tmp_path, "tb", "validation", f)
-              for f in os.listdir(tmp_path / "tb" / "validation")]
-    values = [(e.step, float(tf.make_ndarray(v.tensor)))
-              for path in events for e in tf.compat.v1.train.summary_iterator(path)
-              for v in e.summary.value if v.tag == "epoch_mAP50"]
-    assert values == [(1, pytest.approx(value))]
-
-
-def test_mean_ap_reaches_fit_history():
-    # fit() hands the epoch logs to History after the user's callbacks: val_mAP50 arrives there.
-    # The "inference model" is a stand-in sharing the Keras model, whose detect() finds nothing
-    # (mAP 0 on images with ground truth).
-    import keras
-
-    inputs = keras.Input((3,))
-    keras_model = keras.Model(inputs, keras.layers.Dense(1, name="head")(inputs))
-    keras_model.compile(optimizer="sgd", loss="mse")
-    dataset = rectangles_dataset(count=2, size=32)
-    finder = types.SimpleNamespace(
-        mode="inference", keras_model=keras_model, config=types.SimpleNamespace(BATCH_SIZE=1),
-        detect=lambda images, verbose=0: [no_detection(image.shape[:2]) for image in images])
-    history = keras_model.fit(np.zeros((4, 3)), np.zeros((4, 1)), epochs=2, verbose=0,
-                              callbacks=[MeanAPCallback(finder, dataset, verbose=0)])
-    assert history.history["val_mAP50"] == [0.0, 0.0]
-
-
-def test_copy_weights_refuses_other_shapes():
-    import keras
-
-    from mrcnn.evaluation.callback import copy_weights
-
-    def model(units):
-        inputs = keras.Input((3,))
-        return keras.Model(inputs, keras.layers.Dense(units, name="head")(
-            keras.layers.Dense(4, name="body")(inputs)))
-
-    source, same, other = model(2), model(2), model(5)
-    assert copy_weights(source, same) == ["body", "head"]
-    np.testing.assert_array_equal(same.get_layer("head").kernel.numpy(),
-                                  source.get_layer("head").kernel.numpy())
-    with pytest.raises(ValueError, match="'head'"):
-        copy_weights(source, other)
-    with pytest.raises(TypeError, match="inference_model_or_factory"):
-        MeanAPCallback(None, rectangles_dataset(count=1))
