@@ -40,6 +40,8 @@ import numpy as np
 import yaml
 
 from mrcnn.core.anchors import RESNET_BACKBONES
+from mrcnn.core.boxes import BBOX_STD_DEV as DEFAULT_BBOX_STD_DEV
+from mrcnn.core.contracts import LOSS_NAMES  # noqa: F401 (public here: the keys of LOSS_WEIGHTS)
 from mrcnn.core.images import RESIZE_MODES
 from mrcnn.core.meta import image_meta_size
 
@@ -50,9 +52,6 @@ __all__ = ["Config", "ConfigError", "check_dataset_classes", "BACKBONES",
 BACKBONES = RESNET_BACKBONES
 #: Valid ``MIXED_PRECISION`` values (``None`` is plain float32).
 MIXED_PRECISION_POLICIES = (None, "mixed_float16", "mixed_bfloat16")
-#: The five losses of Mask R-CNN, the keys of ``LOSS_WEIGHTS``.
-LOSS_NAMES = ("rpn_class_loss", "rpn_bbox_loss", "mrcnn_class_loss", "mrcnn_bbox_loss",
-              "mrcnn_mask_loss")
 #: Attributes derived from the settings; never set them, set what they are computed from.
 COMPUTED_ATTRIBUTES = ("BATCH_SIZE", "IMAGE_SHAPE", "IMAGE_META_SIZE")
 
@@ -201,8 +200,8 @@ class Config:
     MAX_GT_INSTANCES = 100
 
     # Standard deviations the box deltas are divided by, for the RPN and for the final detections.
-    RPN_BBOX_STD_DEV = np.array([0.1, 0.1, 0.2, 0.2])
-    BBOX_STD_DEV = np.array([0.1, 0.1, 0.2, 0.2])
+    RPN_BBOX_STD_DEV = np.array(DEFAULT_BBOX_STD_DEV)
+    BBOX_STD_DEV = np.array(DEFAULT_BBOX_STD_DEV)
 
     # Maximum number of final detections per image.
     DETECTION_MAX_INSTANCES = 100

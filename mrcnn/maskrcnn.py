@@ -17,8 +17,10 @@ import numpy as np
 
 from mrcnn.core.anchors import get_anchors
 from mrcnn.core.boxes import denorm_boxes, norm_boxes
+from mrcnn.core.contracts import DETECTION_BOX, DETECTION_CLASS_ID, DETECTION_SCORE
 from mrcnn.core.images import mold_for_inference
 from mrcnn.core.masks import unmold_mask
+from mrcnn.core.meta import parse_image_meta
 
 logger = logging.getLogger("mrcnn")
 
@@ -216,11 +218,11 @@ class MaskRCNN:
         Returns boxes int32 [N, 4] in original pixels, class_ids int32 [N], scores float32 [N],
         masks bool [H, W, N].
         """
-        zero_ix = np.where(detections[:, 4] == 0)[0]
+        zero_ix = np.where(detections[:, DETECTION_CLASS_ID] == 0)[0]
         n = zero_ix[0] if zero_ix.shape[0] > 0 else detections.shape[0]
-        boxes = detections[:n, :4]
-        class_ids = detections[:n, 4].astype(np.int32)
-        scores = detections[:n, 5].astype(np.float32)
+        boxes = detections[:n, DETECTION_BOX]
+        class_ids = detections[:n, DETECTION_CLASS_ID].astype(np.int32)
+        scores = detections[:n, DETECTION_SCORE].astype(np.float32)
         masks = mrcnn_mask[np.arange(n), :, :, class_ids]
 
         # Boxes from normalized coordinates of the molded image to pixels of the original one.
@@ -291,8 +293,9 @@ class MaskRCNN:
         detections, mrcnn_mask = self._run_detection(molded_images, image_metas)
         results = []
         for i in range(molded_images.shape[0]):
-            window = image_metas[i, 7:11]
-            original_shape = tuple(int(v) for v in image_metas[i, 1:4])
+            meta = parse_image_meta(image_metas[i:i + 1])
+            window = meta["window"][0]
+            original_shape = tuple(int(v) for v in meta["original_image_shape"][0])
             rois, class_ids, scores, masks = self.unmold_detections(
                 detections[i], mrcnn_mask[i], original_shape, molded_images[i].shape, window)
             results.append({"rois": rois, "class_ids": class_ids, "scores": scores,

@@ -187,11 +187,21 @@ def test_data_knows_no_keras_layers():
     assert not found, "\n".join(found)
 
 
+def test_layers_and_ops_do_not_read_config():
+    # Issue 13: layers take explicit arguments; the constants they share with the data side
+    # (loss names, IoU thresholds, box std-devs, detection row layout) live in core.
+    found = [f"{where(module, line)}: {module} imports {name}"
+             for module in MODULES if module.startswith(("mrcnn.layers", "mrcnn.ops"))
+             for name, line, _ in imports_of(module) if mrcnn_target(name) == "mrcnn.config"]
+    assert not found, "\n".join(found)
+
+
 # The modules whose docstrings promise an import without TensorFlow (and without Keras: core and
 # config say so; evaluate loads Keras only for MeanAPCallback; utils, download and visualize are
 # NumPy/urllib/matplotlib facades).
 LIGHT_MODULES = ["mrcnn", "mrcnn.core", "mrcnn.core.anchors", "mrcnn.core.boxes",
-                 "mrcnn.core.images", "mrcnn.core.masks", "mrcnn.core.meta", "mrcnn.core.metrics",
+                 "mrcnn.core.contracts", "mrcnn.core.images", "mrcnn.core.masks", "mrcnn.core.meta",
+                 "mrcnn.core.metrics",
                  "mrcnn.config", "mrcnn.download", "mrcnn.tflogs", "mrcnn.utils",
                  "mrcnn.evaluate", "mrcnn.visualize"]
 

@@ -19,6 +19,7 @@ __all__ = [
     "extract_bboxes", "compute_iou", "compute_overlaps", "non_max_suppression",
     "apply_box_deltas", "box_refinement", "norm_boxes", "denorm_boxes", "trim_zeros",
     "MAX_LOG_SIZE_RATIO",
+    "BBOX_STD_DEV",
 ]
 
 #: Largest log(dh), log(dw) applied to a box (a box grows at most 1000/16 = 62.5x per side), as
@@ -26,6 +27,10 @@ __all__ = [
 #: never reach it), but an untrained one can predict hundreds: exp overflows to inf and the box
 #: becomes NaN (inf - inf), which CropAndResize refuses. Matterport has no clamp.
 MAX_LOG_SIZE_RATIO = float(np.log(1000.0 / 16))
+
+#: Matterport's divisor of box deltas (dy, dx, log dh, log dw) in targets and head outputs: the
+#: default of Config.RPN_BBOX_STD_DEV and Config.BBOX_STD_DEV and of the layers that take them.
+BBOX_STD_DEV = (0.1, 0.1, 0.2, 0.2)
 
 
 def _as_boxes(boxes, name):

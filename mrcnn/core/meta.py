@@ -12,10 +12,21 @@ Layout of one meta vector (length 12 + NUM_CLASSES, Matterport's order):
 """
 import numpy as np
 
-__all__ = ["compose_image_meta", "parse_image_meta", "image_meta_size", "with_image_shape"]
+__all__ = ["META_FIELDS", "compose_image_meta", "parse_image_meta", "image_meta_size",
+           "with_image_shape"]
 
+#: Where each field sits in a meta vector (the layout above): the one definition, used by
+#: parse_image_meta here and by its graph twin, mrcnn.ops.meta.parse_image_meta_graph.
+META_FIELDS = {
+    "image_id": 0,
+    "original_image_shape": slice(1, 4),
+    "image_shape": slice(4, 7),
+    "window": slice(7, 11),
+    "scale": 11,
+    "active_class_ids": slice(12, None),
+}
 #: Number of entries before active_class_ids: image_id, two 3-value shapes, window, scale.
-META_FIXED_SIZE = 1 + 3 + 3 + 4 + 1
+META_FIXED_SIZE = META_FIELDS["active_class_ids"].start
 
 
 def image_meta_size(num_classes):
@@ -79,14 +90,8 @@ def parse_image_meta(meta):
     if meta.ndim != 2 or meta.shape[1] < META_FIXED_SIZE:
         raise ValueError("meta must have shape [batch, 12 + NUM_CLASSES] (use meta[None] for a "
                          "single image), got shape {}".format(meta.shape))
-    return {
-        "image_id": meta[:, 0].astype(np.int32),
-        "original_image_shape": meta[:, 1:4].astype(np.int32),
-        "image_shape": meta[:, 4:7].astype(np.int32),
-        "window": meta[:, 7:11].astype(np.int32),
-        "scale": meta[:, 11].astype(np.float32),
-        "active_class_ids": meta[:, 12:].astype(np.int32),
-    }
+    return {name: meta[:, where].astype(np.float32 if name == "scale" else np.int32)
+            for name, where in META_FIELDS.items()}
 
 
 def with_image_shape(meta, image_shape):
@@ -101,5 +106,5 @@ def with_image_shape(meta, image_shape):
     if len(image_shape) != 3:
         raise ValueError("image_shape must be (height, width, channels), got {!r}"
                          .format(image_shape))
-    meta[4:7] = image_shape
+    meta[META_FIELDS["image_shape"]] = image_shape
     return meta

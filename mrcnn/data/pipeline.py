@@ -42,6 +42,7 @@ import keras
 import numpy as np
 
 from mrcnn.core.anchors import get_pixel_anchors
+from mrcnn.core.contracts import INPUT_NAMES, INPUT_ROI, TARGET_NAMES  # noqa: F401 (public)
 from mrcnn.core.images import mold_image
 from mrcnn.core.meta import with_image_shape
 from mrcnn.data.grouping import grouped_batches, image_batch_shapes
@@ -52,11 +53,6 @@ from mrcnn.data.rpn_targets import build_rpn_targets
 __all__ = ["INPUT_NAMES", "TARGET_NAMES", "batch_rng", "build_batch",
            "DataSequence", "data_generator"]
 
-#: Inputs of the training model, in the order of Matterport's data_generator inputs list.
-INPUT_NAMES = ("input_image", "input_image_meta", "input_rpn_match", "input_rpn_bbox",
-               "input_gt_class_ids", "input_gt_boxes", "input_gt_masks")
-#: Detection targets, in the order of Matterport's outputs list (detection_targets=True).
-TARGET_NAMES = ("target_class_ids", "target_bbox", "target_mask")
 
 
 def batch_rng(seed, epoch, index):
@@ -196,7 +192,7 @@ def build_batch(dataset, config, image_ids, augment=False, augmentation=None, ra
         batch["input_gt_boxes"][b, :count] = item["gt_boxes"]
         batch["input_gt_masks"][b, :, :, :count] = item["gt_masks"]
     if random_rois:
-        batch["input_roi"] = np.stack([item["rpn_rois"] for item in items]).astype(np.int32)
+        batch[INPUT_ROI] = np.stack([item["rpn_rois"] for item in items]).astype(np.int32)
         if detection_targets:
             rois, class_ids, bbox, mask = zip(*(item["detection_targets"] for item in items))
             batch["target_rois"] = np.stack(rois)
@@ -398,7 +394,7 @@ def data_generator(dataset, config, shuffle=True, augment=False, augmentation=No
             inputs = [batch[name] for name in INPUT_NAMES]
             outputs = []
             if random_rois:
-                inputs.append(batch["input_roi"])
+                inputs.append(batch[INPUT_ROI])
                 if detection_targets:
                     inputs.append(batch["target_rois"])
                     # Keras required outputs and targets of the same rank.

@@ -15,13 +15,10 @@ Glossary:
 import numpy as np
 
 from mrcnn.core.boxes import box_refinement, compute_overlaps
+from mrcnn.core.contracts import ROI_FOREGROUND_IOU
 from mrcnn.core.images import resize
 
 __all__ = ["generate_random_rois", "build_detection_targets"]
-
-#: IoU above which a ROI is foreground (below it, background).
-FOREGROUND_IOU = 0.5
-
 
 def _randint(rng, low, high):
     """Random integers in [low, high) with array bounds, from a Generator or np.random."""
@@ -191,8 +188,8 @@ def build_detection_targets(rpn_rois, gt_class_ids, gt_boxes, gt_masks, config, 
         rpn_roi_gt_class_ids = np.zeros([roi_count], dtype=np.int32)
 
     # Positive ROIs are those with > 0.5 IoU with a GT box, negatives < 0.5.
-    fg_ids = np.where(rpn_roi_iou_max > FOREGROUND_IOU)[0]
-    bg_ids = np.where(rpn_roi_iou_max < FOREGROUND_IOU)[0]
+    fg_ids = np.where(rpn_roi_iou_max > ROI_FOREGROUND_IOU)[0]
+    bg_ids = np.where(rpn_roi_iou_max < ROI_FOREGROUND_IOU)[0]
 
     # Subsample ROIs. Aim for ROI_POSITIVE_RATIO foreground.
     fg_roi_count = int(train_rois * config.ROI_POSITIVE_RATIO)

@@ -17,16 +17,9 @@ dy = (gt_cy - a_cy) / a_h, dh = log(gt_h / a_h).
 import numpy as np
 
 from mrcnn.core.boxes import box_refinement, compute_overlaps
+from mrcnn.core.contracts import CROWD_IOU, RPN_NEGATIVE_IOU, RPN_POSITIVE_IOU
 
 __all__ = ["build_rpn_targets"]
-
-#: IoU at or above which an anchor is positive.
-POSITIVE_IOU = 0.7
-#: IoU below which an anchor is negative.
-NEGATIVE_IOU = 0.3
-#: IoU with a crowd box at or above which an anchor can not be negative.
-CROWD_IOU = 0.001
-
 
 def build_rpn_targets(image_shape, anchors, gt_class_ids, gt_boxes, config, *, rng=None):
     """Given the anchors and GT boxes, compute overlaps and identify positive
@@ -100,13 +93,13 @@ def build_rpn_targets(image_shape, anchors, gt_class_ids, gt_boxes, config, *, r
         #    to them. Skip anchors in crowd areas.
         anchor_iou_argmax = np.argmax(overlaps, axis=1)
         anchor_iou_max = overlaps[np.arange(overlaps.shape[0]), anchor_iou_argmax]
-        rpn_match[(anchor_iou_max < NEGATIVE_IOU) & no_crowd_bool] = -1
+        rpn_match[(anchor_iou_max < RPN_NEGATIVE_IOU) & no_crowd_bool] = -1
         # 2. Set an anchor for each GT box (regardless of IoU value). If multiple anchors
         #    have the same IoU match all of them.
         gt_iou_argmax = np.argwhere(overlaps == np.max(overlaps, axis=0))[:, 0]
         rpn_match[gt_iou_argmax] = 1
         # 3. Set anchors with high overlap as positive.
-        rpn_match[anchor_iou_max >= POSITIVE_IOU] = 1
+        rpn_match[anchor_iou_max >= RPN_POSITIVE_IOU] = 1
 
     # Subsample to balance positive and negative anchors.
     # Don't let positives be more than half the anchors.

@@ -27,7 +27,14 @@ import keras
 import tensorflow as tf
 from keras import layers as KL
 
-from mrcnn.config import LOSS_NAMES
+from mrcnn.core.contracts import (
+    DETECTION_BOX,
+    DETECTION_CLASS_ID,
+    INFERENCE_INPUT_NAMES,
+    INPUT_NAMES,
+    INPUT_ROI,
+    LOSS_NAMES,
+)
 from mrcnn.graph.fpn import fpn_graph
 from mrcnn.graph.heads import build_fpn_mask_graph, fpn_classifier_graph
 from mrcnn.graph.precision import FLOAT32, dtype_policy
@@ -91,9 +98,9 @@ class DetectedBoxes(KL.Layer):
     """
 
     def call(self, detections):
-        counts = tf.reduce_sum(tf.cast(detections[..., 4] > 0, tf.int32), axis=1)
+        counts = tf.reduce_sum(tf.cast(detections[..., DETECTION_CLASS_ID] > 0, tf.int32), axis=1)
         rows = tf.maximum(tf.reduce_max(counts), 1)
-        return detections[:, :rows, :4]
+        return detections[:, :rows, DETECTION_BOX]
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], None, 4)
@@ -112,7 +119,7 @@ class DetectionMasks(KL.Layer):
         rows = tf.shape(detections)[1]
         padded = tf.pad(masks, tf.concat([[[0, 0], [0, rows - tf.shape(masks)[1]]],
                                           tf.zeros([3, 2], tf.int32)], axis=0))
-        real = tf.cast(detections[..., 4] > 0, padded.dtype)
+        real = tf.cast(detections[..., DETECTION_CLASS_ID] > 0, padded.dtype)
         return padded * real[:, :, tf.newaxis, tf.newaxis, tf.newaxis]
 
     def compute_output_shape(self, input_shape):
@@ -131,7 +138,8 @@ def _backbone(input_image, config):
 
 
 def build_inputs(mode, config):
-    """The model's Input tensors as an ordered dict name -> KerasTensor."""
+    """The model's Input tensors as an ordered dict name -> KerasTensor, in the order of
+    :data:`mrcnn.core.contracts.INPUT_NAMES` (then INPUT_ROI) or INFERENCE_INPUT_NAMES."""
     inputs = {
         "input_image": keras.Input(shape=[None, None, config.IMAGE_CHANNEL_COUNT],
                                    name="input_image"),
@@ -152,11 +160,13 @@ def build_inputs(mode, config):
                                           dtype="uint8"),
         })
         if not config.USE_RPN_ROIS:
-            inputs["input_roi"] = keras.Input(shape=[config.POST_NMS_ROIS_TRAINING, 4],
-                                              name="input_roi", dtype="int32")
+            inputs[INPUT_ROI] = keras.Input(shape=[config.POST_NMS_ROIS_TRAINING, 4],
+                                            name=INPUT_ROI, dtype="int32")
+        order = INPUT_NAMES + ((INPUT_ROI,) if INPUT_ROI in inputs else ())
     else:
         inputs["input_anchors"] = keras.Input(shape=[None, 4], name="input_anchors")
-    return inputs
+        order = INFERENCE_INPUT_NAMES
+    return {name: inputs[name] for name in order}
 
 
 def build_graph(mode, config, model_class=keras.Model):
@@ -216,7 +226,7 @@ def _wire(mode, config):
             target_rois = rpn_rois
         else:
             target_rois = NormBoxes(name="norm_input_roi", dtype=FLOAT32)(
-                [inputs["input_roi"], input_image])
+                [inputs[INPUT_ROI], input_image])
         rois, target_class_ids, target_bbox, target_mask = DetectionTargetLayer(
             train_rois_per_image=config.TRAIN_ROIS_PER_IMAGE,
             roi_positive_ratio=config.ROI_POSITIVE_RATIO, bbox_std_dev=config.BBOX_STD_DEV,

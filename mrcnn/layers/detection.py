@@ -7,6 +7,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mrcnn.core.boxes import BBOX_STD_DEV
+from mrcnn.core.contracts import DETECTION_ROW_SIZE
 from mrcnn.ops.boxes import apply_box_deltas_graph, clip_boxes_graph, norm_boxes_graph
 from mrcnn.ops.meta import parse_image_meta_graph
 
@@ -44,6 +46,7 @@ def refine_detections_graph(rois, probs, deltas, window, bbox_std_dev, min_confi
     selected = tf.image.non_max_suppression(
         pre_boxes + offsets, pre_scores, max_output_size=max_instances,
         iou_threshold=nms_threshold)
+    # The row layout of mrcnn.core.contracts: box, class id, score.
     detections = tf.concat([
         tf.gather(pre_boxes, selected),
         tf.cast(tf.gather(pre_ids, selected), tf.float32)[:, tf.newaxis],
@@ -65,7 +68,7 @@ class DetectionLayer(keras.layers.Layer):
         [batch, max_instances, 6] rows (y1, x1, y2, x2, class_id, score), normalized, zero-padded.
     """
 
-    def __init__(self, bbox_std_dev=(0.1, 0.1, 0.2, 0.2), min_confidence=0.7, max_instances=100,
+    def __init__(self, bbox_std_dev=BBOX_STD_DEV, min_confidence=0.7, max_instances=100,
                  nms_threshold=0.3, **kwargs):
         super().__init__(**kwargs)
         self.bbox_std_dev = tuple(float(v) for v in np.reshape(bbox_std_dev, [4]))
@@ -85,10 +88,11 @@ class DetectionLayer(keras.layers.Layer):
                                            self.max_instances, self.nms_threshold)
 
         return tf.map_fn(refine, (rois, probs, deltas, windows),
-                         fn_output_signature=tf.TensorSpec([self.max_instances, 6], tf.float32))
+                         fn_output_signature=tf.TensorSpec(
+                             [self.max_instances, DETECTION_ROW_SIZE], tf.float32))
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0][0], self.max_instances, 6)
+        return (input_shape[0][0], self.max_instances, DETECTION_ROW_SIZE)
 
     def get_config(self):
         return {**super().get_config(), "bbox_std_dev": list(self.bbox_std_dev),

@@ -9,6 +9,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mrcnn.core.boxes import BBOX_STD_DEV
+from mrcnn.core.contracts import CROWD_IOU, ROI_FOREGROUND_IOU
 from mrcnn.ops.boxes import box_refinement_graph, overlaps_graph, trim_zeros_graph
 
 
@@ -42,11 +44,11 @@ def detection_targets_graph(proposals, gt_class_ids, gt_boxes, gt_masks, train_r
     overlaps = overlaps_graph(proposals, gt_boxes)
     crowd_overlaps = overlaps_graph(proposals, crowd_boxes)
     crowd_iou_max = tf.reduce_max(tf.pad(crowd_overlaps, [(0, 0), (0, 1)]), axis=1)
-    no_crowd = crowd_iou_max < 0.001
+    no_crowd = crowd_iou_max < CROWD_IOU
     roi_iou_max = tf.reduce_max(tf.pad(overlaps, [(0, 0), (0, 1)]), axis=1)
 
-    positive_indices = tf.where(roi_iou_max >= 0.5)[:, 0]
-    negative_indices = tf.where(tf.logical_and(roi_iou_max < 0.5, no_crowd))[:, 0]
+    positive_indices = tf.where(roi_iou_max >= ROI_FOREGROUND_IOU)[:, 0]
+    negative_indices = tf.where(tf.logical_and(roi_iou_max < ROI_FOREGROUND_IOU, no_crowd))[:, 0]
 
     positive_quota = int(train_rois_per_image * roi_positive_ratio)
     positive_indices = tf.random.shuffle(positive_indices)[:positive_quota]
@@ -112,7 +114,7 @@ class DetectionTargetLayer(keras.layers.Layer):
     """
 
     def __init__(self, train_rois_per_image=200, roi_positive_ratio=0.33,
-                 bbox_std_dev=(0.1, 0.1, 0.2, 0.2), mask_shape=(28, 28), use_mini_mask=True,
+                 bbox_std_dev=BBOX_STD_DEV, mask_shape=(28, 28), use_mini_mask=True,
                  **kwargs):
         super().__init__(**kwargs)
         self.train_rois_per_image = int(train_rois_per_image)

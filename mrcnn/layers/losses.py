@@ -9,7 +9,7 @@ training model adds the outputs (see DESIGN §4).
 import keras
 import tensorflow as tf
 
-from mrcnn.config import LOSS_NAMES
+from mrcnn.core.contracts import LOSS_NAMES
 
 
 def smooth_l1_loss(y_true, y_pred):

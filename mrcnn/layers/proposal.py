@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mrcnn.core.boxes import BBOX_STD_DEV
 from mrcnn.ops.boxes import apply_box_deltas_graph, clip_boxes_graph
 
 
@@ -26,7 +27,7 @@ class ProposalLayer(keras.layers.Layer):
     most ``proposal_count``.
     """
 
-    def __init__(self, proposal_count, nms_threshold, rpn_bbox_std_dev=(0.1, 0.1, 0.2, 0.2),
+    def __init__(self, proposal_count, nms_threshold, rpn_bbox_std_dev=BBOX_STD_DEV,
                  pre_nms_limit=6000, **kwargs):
         super().__init__(**kwargs)
         self.proposal_count = int(proposal_count)

@@ -22,6 +22,7 @@ Glossary
 """
 import tensorflow as tf
 
+from mrcnn.core.contracts import DETECTION_BOX, DETECTION_CLASS_ID, DETECTION_SCORE
 from mrcnn.ops.boxes import denorm_boxes_graph, norm_boxes_graph
 
 __all__ = ["resample_bilinear", "resize_geometry", "mold_images_graph",
@@ -152,7 +153,7 @@ def unmold_detections_graph(detections, mrcnn_mask, image_size, molded_size, win
         resized bilinearly into its box, threshold 0.5).
     """
     detections = tf.cast(detections, tf.float32)
-    class_ids = tf.cast(detections[..., 4], tf.int32)
+    class_ids = tf.cast(detections[..., DETECTION_CLASS_ID], tf.int32)
     # The real detections are the rows before the first class 0.
     real = tf.cast(tf.math.cumprod(tf.cast(class_ids > 0, tf.int32), axis=1), tf.bool)
 
@@ -160,7 +161,7 @@ def unmold_detections_graph(detections, mrcnn_mask, image_size, molded_size, win
     wy1, wx1, wy2, wx2 = tf.unstack(norm_boxes_graph(window, molded_size))
     shift = tf.stack([wy1, wx1, wy1, wx1])
     span = tf.stack([wy2 - wy1, wx2 - wx1, wy2 - wy1, wx2 - wx1])
-    boxes = denorm_boxes_graph((detections[..., :4] - shift) / span, image_size)
+    boxes = denorm_boxes_graph((detections[..., DETECTION_BOX] - shift) / span, image_size)
 
     # Boxes squeezed to nothing by the window clip are dropped; the others move to the front.
     area = (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
@@ -171,7 +172,7 @@ def unmold_detections_graph(detections, mrcnn_mask, image_size, molded_size, win
     slot = tf.range(k)[tf.newaxis] < counts[:, tf.newaxis]                  # [batch, K]
     boxes = tf.where(slot[..., tf.newaxis], tf.gather(boxes, order, batch_dims=1), 0)
     class_ids = tf.where(slot, tf.gather(class_ids, order, batch_dims=1), 0)
-    scores = tf.where(slot, tf.gather(detections[..., 5], order, batch_dims=1), 0.0)
+    scores = tf.where(slot, tf.gather(detections[..., DETECTION_SCORE], order, batch_dims=1), 0.0)
 
     masks = tf.gather(tf.cast(mrcnn_mask, tf.float32), order, batch_dims=1)
     masks = tf.gather(masks, class_ids, axis=4, batch_dims=2)                # [batch, K, h, w]

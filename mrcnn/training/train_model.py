@@ -20,7 +20,7 @@ that point, so the threshold is too.
 import keras
 import tensorflow as tf
 
-from mrcnn.config import LOSS_NAMES
+from mrcnn.core.contracts import LOSS_NAMES
 
 
 @keras.saving.register_keras_serializable(package="mrcnn")
