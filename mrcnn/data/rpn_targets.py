@@ -16,10 +16,12 @@ dy = (gt_cy - a_cy) / a_h, dh = log(gt_h / a_h).
 """
 import numpy as np
 
+from mrcnn.core.anchors import anchor_index
 from mrcnn.core.boxes import box_refinement, compute_overlaps
 from mrcnn.core.contracts import CROWD_IOU, RPN_NEGATIVE_IOU, RPN_POSITIVE_IOU
 
 __all__ = ["build_rpn_targets"]
+
 
 def build_rpn_targets(image_shape, anchors, gt_class_ids, gt_boxes, config, *, rng=None):
     """Given the anchors and GT boxes, compute overlaps and identify positive
@@ -73,31 +75,47 @@ def build_rpn_targets(image_shape, anchors, gt_class_ids, gt_boxes, config, *, r
     # RPN bounding boxes: [max anchors per image, (dy, dx, log(dh), log(dw))]
     rpn_bbox = np.zeros((train_anchors, 4), dtype=np.float32)
 
+    # IoUs are computed only for the anchors that can meet each box (anchor_index); every
+    # other anchor has IoU 0 with it. The labels are those of Matterport's dense
+    # [anchors, boxes] overlaps matrix, value for value.
+    index = anchor_index(anchors)
+
     # Handle COCO crowds. A crowd box in COCO is a bounding box around several instances.
     # Exclude them from training: anchors overlapping a crowd can not be negative.
-    crowd_boxes = gt_boxes[gt_class_ids < 0]
-    if crowd_boxes.shape[0] > 0:
-        crowd_iou_max = np.amax(compute_overlaps(anchors, crowd_boxes), axis=1)
-        no_crowd_bool = crowd_iou_max < CROWD_IOU
-    else:
-        no_crowd_bool = np.ones([anchors.shape[0]], dtype=bool)
+    crowd_iou_max = np.zeros([anchors.shape[0]])
+    for box in gt_boxes[gt_class_ids < 0]:
+        near, iou = _box_overlaps(anchors, index, box)
+        crowd_iou_max[near] = np.maximum(crowd_iou_max[near], iou)
+    no_crowd_bool = crowd_iou_max < CROWD_IOU
     gt_boxes = gt_boxes[gt_class_ids > 0]
+
+    # Each anchor's best IoU and its box (the first box of the best IoU, as np.argmax).
+    anchor_iou_max = np.zeros([anchors.shape[0]])
+    anchor_iou_argmax = np.zeros([anchors.shape[0]], dtype=np.int64)
+    per_box = []
+    for i, box in enumerate(gt_boxes):
+        near, iou = _box_overlaps(anchors, index, box)
+        better = iou > anchor_iou_max[near]
+        anchor_iou_max[near[better]] = iou[better]
+        anchor_iou_argmax[near[better]] = i
+        per_box.append((near, iou))
 
     if gt_boxes.shape[0] == 0:
         # No object: every anchor away from crowds is a candidate negative.
         rpn_match[no_crowd_bool] = -1
     else:
-        # Compute overlaps [num_anchors, num_gt_boxes]
-        overlaps = compute_overlaps(anchors, gt_boxes)
         # 1. Set negative anchors first. They get overwritten below if a GT box is matched
         #    to them. Skip anchors in crowd areas.
-        anchor_iou_argmax = np.argmax(overlaps, axis=1)
-        anchor_iou_max = overlaps[np.arange(overlaps.shape[0]), anchor_iou_argmax]
         rpn_match[(anchor_iou_max < RPN_NEGATIVE_IOU) & no_crowd_bool] = -1
         # 2. Set an anchor for each GT box (regardless of IoU value). If multiple anchors
-        #    have the same IoU match all of them.
-        gt_iou_argmax = np.argwhere(overlaps == np.max(overlaps, axis=0))[:, 0]
-        rpn_match[gt_iou_argmax] = 1
+        #    have the same IoU match all of them. A box that meets no anchor has its best IoU,
+        #    0, with every anchor: all become positive, as in Matterport.
+        for near, iou in per_box:
+            best = iou.max() if iou.size else 0.0
+            if best > 0:
+                rpn_match[near[iou == best]] = 1
+            else:
+                rpn_match[:] = 1
         # 3. Set anchors with high overlap as positive.
         rpn_match[anchor_iou_max >= RPN_POSITIVE_IOU] = 1
 
@@ -121,3 +139,9 @@ def build_rpn_targets(image_shape, anchors, gt_class_ids, gt_boxes, config, *, r
         deltas /= np.asarray(config.RPN_BBOX_STD_DEV, dtype=np.float64)
         rpn_bbox[:ids.shape[0]] = deltas
     return rpn_match, rpn_bbox
+
+
+def _box_overlaps(anchors, index, box):
+    """(indices, IoUs) of the anchors that can meet ``box``; all other anchors have IoU 0."""
+    near = index.overlapping(box)
+    return near, compute_overlaps(anchors[near], box[np.newaxis])[:, 0]

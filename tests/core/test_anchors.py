@@ -112,3 +112,28 @@ def test_get_anchors_cache_follows_config_values():
     config.RPN_ANCHOR_RATIOS = [1]
     assert get_anchors(config, (64, 64, 3)).shape == (86, 4)
     assert get_anchors(_config(), (128, 64, 3)).shape[0] > first.shape[0]
+
+
+def test_anchor_index_finds_every_anchor_that_meets_a_box_and_few_others():
+    from mrcnn.core.anchors import AnchorIndex, get_pixel_anchors
+    from tiny import tiny_config
+    config = tiny_config(IMAGE_MIN_DIM=256, IMAGE_MAX_DIM=256)
+    anchors = np.array(get_pixel_anchors(config, (256, 256, 3)))
+    index = AnchorIndex(anchors)
+    assert index.grids is not None and len(index.grids) == 5 * 3   # one grid per level, ratio
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        y1, x1 = rng.uniform(-20, 250, 2)
+        box = (y1, x1, y1 + rng.uniform(1, 60), x1 + rng.uniform(1, 60))
+        meets = [i for i, a in enumerate(anchors)
+                 if min(a[2], box[2]) > max(a[0], box[0]) and min(a[3], box[3]) > max(a[1], box[1])]
+        found = index.overlapping(box)
+        assert set(meets) <= set(found.tolist())
+        assert np.all(np.diff(found) > 0)
+        assert len(found) <= len(meets) + 0.1 * len(anchors)     # not every anchor
+
+
+def test_anchor_index_of_anchors_without_a_grid_is_every_anchor():
+    from mrcnn.core.anchors import AnchorIndex
+    anchors = np.array([[0, 0, 10, 10], [3, 5, 13, 15], [40, 41, 50, 51.0]])
+    np.testing.assert_array_equal(AnchorIndex(anchors).overlapping((0, 0, 2, 2)), [0, 1, 2])
