@@ -156,7 +156,7 @@ def _spec_options(spec, kind, parts):
 def _option_value(form, text, fail):
     """The value of a spec option of value form ``form`` (FORMAT_OPTIONS): a tuple of names
     (checked like class names) or of ids (positive integers) for lists, else the text."""
-    from mrcnn.datasets.rasterize import check_class_names
+    from mrcnn.datasets.annotation_files import check_class_names
     items = [item.strip() for item in text.split(",")]
     if form == "NAME,NAME,...":
         try:
@@ -521,7 +521,7 @@ def _named_model(args):
 
 def _class_names_list(text):
     """Class names from "a,b,c" for argparse (blank and repeated names refused)."""
-    from mrcnn.datasets.rasterize import check_class_names
+    from mrcnn.datasets.annotation_files import check_class_names
     try:
         return check_class_names([name.strip() for name in text.split(",")],
                                  argument="--class-names")

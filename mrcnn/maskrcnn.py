@@ -16,10 +16,9 @@ from collections import OrderedDict
 import numpy as np
 
 from mrcnn.core.anchors import get_anchors
-from mrcnn.core.boxes import denorm_boxes, norm_boxes
-from mrcnn.core.contracts import DETECTION_BOX, DETECTION_CLASS_ID, DETECTION_SCORE
+from mrcnn.core.boxes import denorm_boxes
+from mrcnn.core.detections import unmold_detections
 from mrcnn.core.images import mold_for_inference
-from mrcnn.core.masks import unmold_mask
 from mrcnn.core.meta import parse_image_meta
 
 logger = logging.getLogger("mrcnn")
@@ -210,7 +209,8 @@ class MaskRCNN:
 
     def unmold_detections(self, detections, mrcnn_mask, original_image_shape, image_shape,
                           window):
-        """Turn one image's padded network outputs into ``detect()`` results.
+        """Turn one image's padded network outputs into ``detect()`` results
+        (:func:`mrcnn.core.detections.unmold_detections`).
 
         detections: [max_instances, 6] (y1, x1, y2, x2, class_id, score) normalized;
         mrcnn_mask: [max_instances, h, w, num_classes]; original_image_shape: [H, W, C];
@@ -218,29 +218,8 @@ class MaskRCNN:
         Returns boxes int32 [N, 4] in original pixels, class_ids int32 [N], scores float32 [N],
         masks bool [H, W, N].
         """
-        zero_ix = np.where(detections[:, DETECTION_CLASS_ID] == 0)[0]
-        n = zero_ix[0] if zero_ix.shape[0] > 0 else detections.shape[0]
-        boxes = detections[:n, DETECTION_BOX]
-        class_ids = detections[:n, DETECTION_CLASS_ID].astype(np.int32)
-        scores = detections[:n, DETECTION_SCORE].astype(np.float32)
-        masks = mrcnn_mask[np.arange(n), :, :, class_ids]
-
-        # Boxes from normalized coordinates of the molded image to pixels of the original one.
-        wy1, wx1, wy2, wx2 = norm_boxes(np.asarray(window), image_shape[:2])
-        shift = np.array([wy1, wx1, wy1, wx1])
-        scale = np.array([wy2 - wy1, wx2 - wx1, wy2 - wy1, wx2 - wx1])
-        boxes = denorm_boxes(np.divide(boxes - shift, scale), original_image_shape[:2])
-
-        # Boxes squeezed to nothing by the window clip are dropped.
-        keep = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) > 0
-        boxes, class_ids, scores, masks = boxes[keep], class_ids[keep], scores[keep], masks[keep]
-
-        height, width = original_image_shape[:2]
-        full_masks = [unmold_mask(masks[i], boxes[i], original_image_shape)
-                      for i in range(boxes.shape[0])]
-        full_masks = (np.stack(full_masks, axis=-1) if full_masks
-                      else np.zeros((height, width, 0), dtype=bool))
-        return boxes.astype(np.int32), class_ids, scores, full_masks
+        return unmold_detections(detections, mrcnn_mask, original_image_shape, image_shape,
+                                 window)
 
     def get_anchors(self, image_shape):
         """Normalized anchors [N, 4] for a molded image of ``image_shape`` (cached).

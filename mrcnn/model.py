@@ -17,6 +17,7 @@ from mrcnn.graph.heads import build_fpn_mask_graph, fpn_classifier_graph
 from mrcnn.graph.resnet import conv_block, identity_block, resnet_graph
 from mrcnn.graph.rpn import build_rpn_model, rpn_graph
 from mrcnn.layers.anchors import AnchorsLayer
+from mrcnn.layers.batch_norm import BatchNorm
 from mrcnn.layers.detection import DetectionLayer, refine_detections_graph
 from mrcnn.layers.detection_target import DetectionTargetLayer, detection_targets_graph
 from mrcnn.layers.losses import (
@@ -27,7 +28,6 @@ from mrcnn.layers.losses import (
     rpn_class_loss_graph,
     smooth_l1_loss,
 )
-from mrcnn.layers.norm import BatchNorm
 from mrcnn.layers.proposal import ProposalLayer
 from mrcnn.layers.roi_align import PyramidROIAlign
 from mrcnn.maskrcnn import MaskRCNN, log

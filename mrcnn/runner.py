@@ -16,9 +16,9 @@ import os
 import sys
 
 from mrcnn.config import COMPUTED_ATTRIBUTES, ConfigError
+from mrcnn.datasets.annotation_files import check_class_names
 from mrcnn.datasets.base import DatasetError
 from mrcnn.datasets.image_io import is_image_file, read_image
-from mrcnn.datasets.rasterize import check_class_names
 from mrcnn.download import DownloadError
 from mrcnn.files import atomic_path
 from mrcnn.weights import WeightsFileError

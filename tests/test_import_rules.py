@@ -200,8 +200,8 @@ def test_layers_and_ops_do_not_read_config():
 # config say so; evaluate loads Keras only for MeanAPCallback; utils, download and visualize are
 # NumPy/urllib/matplotlib facades).
 LIGHT_MODULES = ["mrcnn", "mrcnn.core", "mrcnn.core.anchors", "mrcnn.core.boxes",
-                 "mrcnn.core.contracts", "mrcnn.core.images", "mrcnn.core.masks", "mrcnn.core.meta",
-                 "mrcnn.core.metrics",
+                 "mrcnn.core.contracts", "mrcnn.core.detections", "mrcnn.core.images",
+                 "mrcnn.core.masks", "mrcnn.core.meta", "mrcnn.core.metrics",
                  "mrcnn.config", "mrcnn.download", "mrcnn.tflogs", "mrcnn.utils",
                  "mrcnn.evaluate", "mrcnn.visualize"]
 

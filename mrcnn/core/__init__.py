@@ -1,4 +1,4 @@
-"""NumPy core of mrcnn: boxes, masks, images, anchors, image meta and metrics.
+"""NumPy core of mrcnn: boxes, masks, images, anchors, image meta, metrics and detections.
 
 Everything here is plain NumPy (plus scikit-image / SciPy for resampling) and never imports
 TensorFlow or Keras, so the data pipeline, evaluation and tests can use it without a graph.
@@ -12,6 +12,7 @@ Modules:
     anchors  generate_(pyramid_)anchors, compute_backbone_shapes, get_anchors
     meta     compose_image_meta, parse_image_meta, image_meta_size
     metrics  compute_matches, compute_ap, compute_ap_range, compute_recall
+    detections  unmold_detections: detection rows to detect() results in original pixels
 
 Glossary used throughout:
     boxes      (y1, x1, y2, x2). Pixel boxes have y2/x2 exclusive (the row/column just past the

@@ -27,8 +27,9 @@ import numpy as np
 from pycocotools import mask as maskUtils
 from pycocotools.coco import COCO
 
+from mrcnn.datasets.annotation_files import read_json
 from mrcnn.datasets.base import DatasetError, few, missing_files_message
-from mrcnn.datasets.rasterize import ImageFileDataset, read_json
+from mrcnn.datasets.image_files import ImageFileDataset
 
 __all__ = ["CocoDataset"]
 

@@ -21,7 +21,7 @@ import numpy as np
 import PIL.Image
 
 from mrcnn.datasets.base import DatasetError, few
-from mrcnn.datasets.rasterize import ImageFileDataset
+from mrcnn.datasets.image_files import ImageFileDataset
 
 __all__ = ["read_label_image", "LabelImageDataset", "TIFF_EXTENSIONS"]
 

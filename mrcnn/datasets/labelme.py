@@ -29,20 +29,17 @@ rim point, polygons are clipped to the image.
 import collections
 import os
 
+from mrcnn.datasets.annotation_files import check_class_names, embedded_image, read_json
 from mrcnn.datasets.base import DatasetError, few, missing_files_message, subset_entries
+from mrcnn.datasets.image_files import ImageFileDataset
+from mrcnn.datasets.image_io import image_size, is_image_file
 from mrcnn.datasets.rasterize import (
-    ImageFileDataset,
     ShapeError,
     bitmap,
-    check_class_names,
     circle_from_points,
-    embedded_image,
-    image_size,
-    is_image_file,
     mask_area,
     points_array,
     polygon,
-    read_json,
     rectangle,
 )
 

@@ -39,10 +39,10 @@ import os
 import numpy as np
 import yaml
 
+from mrcnn.datasets.annotation_files import check_class_names
 from mrcnn.datasets.base import DatasetError, few, subset_entries
 from mrcnn.datasets.image_io import image_size, is_image_file
 from mrcnn.datasets.label_image import LabelImageDataset
-from mrcnn.datasets.rasterize import check_class_names
 
 __all__ = ["MaskFolderDataset", "DEFAULT_CLASS_NAME", "MASK_SUFFIXES"]
 

@@ -43,7 +43,7 @@ import numpy as np
 import skimage.measure
 from pycocotools import mask as mask_utils
 
-from mrcnn.datasets.rasterize import check_class_names
+from mrcnn.datasets.annotation_files import check_class_names
 from mrcnn.datasets.via import GROUP_KEY
 from mrcnn.evaluation.coco_format import encode_masks
 from mrcnn.files import atomic_path

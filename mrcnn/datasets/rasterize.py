@@ -1,10 +1,5 @@
-"""What the annotation-file loaders share: shapes drawn into masks, image files read into arrays,
-JSON files read with clear errors, and the record of skipped annotations.
-
-The labelme and VIA loaders parse their formats into the shape tuples below, which are drawn
-with scikit-image (COCO segmentations are decoded by pycocotools instead). All three loaders
-derive from :class:`ImageFileDataset`, which reads images with :func:`read_image` and draws the
-masks of the instances stored in image_info.
+"""Shapes drawn into masks: the shape tuples the annotation-file loaders parse their formats into,
+drawn with scikit-image (COCO segmentations are decoded by pycocotools instead).
 
 Glossary:
   (x, y)       annotation tools' coordinates: x is the column, y the row, in pixels. A pixel's
@@ -23,48 +18,24 @@ Glossary:
   instance     (class_id, [shape, ...]): one object; its mask is the union of its shapes.
                class_id is the internal class id (1 .. num_classes - 1).
   mask         bool [height, width] for one shape; bool [height, width, instances] for an image.
-  skip record  (file, what, why) in Dataset.skipped: an annotation a loader did not turn into an
-               instance. ``why`` is a short reason shared by all records of the same kind (so
-               summary() can count them); ``what`` names the shape/region/annotation.
 """
-import ast
 import base64
 import binascii
 import io
-import json
-import logging
 import math
-import os
 
 import numpy as np
 import PIL.Image
-import skimage.color
 import skimage.draw
-import skimage.io
-import skimage.util
 
-from mrcnn.datasets.base import Dataset, DatasetError, few, missing_files_message
-from mrcnn.datasets.image_io import (
-    EXIF_ORIENTATION_TAG,
-    IMAGE_EXTENSIONS,
-    image_size,
-    is_image_file,
-    read_image,
-)
+__all__ = ["ShapeError", "polygon", "rectangle", "disk", "ellipse", "bitmap",
+           "circle_from_points", "points_array", "draw_shape", "instances_mask", "mask_area"]
 
-__all__ = ["ShapeError", "ImageFileDataset", "polygon", "rectangle", "disk", "ellipse", "bitmap",
-           "circle_from_points", "points_array", "draw_shape", "instances_mask", "mask_area",
-           "read_image", "image_size", "is_image_file", "read_json", "embedded_image",
-           "check_class_names", "IMAGE_EXTENSIONS", "EXIF_ORIENTATION_TAG"]
 
-logger = logging.getLogger(__name__)
-
-#: File name endings (lower case) that the loaders take for images.
 class ShapeError(ValueError):
     """A shape that cannot be drawn. Its message is the reason recorded in Dataset.skipped."""
 
 
-# ------------------------------------------------------------------------------ shapes
 def points_array(points, min_points=1):
     """float64 [N, 2] (x, y) points from a list of [x, y] pairs, or ShapeError.
 
@@ -182,191 +153,6 @@ def instances_mask(instances, height, width):
             mask[..., i] |= draw_shape(shape, height, width)
     class_ids = np.array([class_id for class_id, _ in instances], dtype=np.int32)
     return mask, class_ids
-
-
-# ------------------------------------------------------------------------------ images
-# ------------------------------------------------------------------------------ files
-def read_json(path, what="annotation file", literal_fallback=False):
-    """The parsed JSON of a file, or DatasetError naming the file and where the JSON breaks.
-
-    literal_fallback: also accept a Python literal (single-quoted strings), as some hand-written
-    per-image .txt files hold.
-    """
-    path = os.fspath(path)
-    try:
-        with open(path, "rb") as f:
-            text = f.read().decode("utf-8-sig")
-    except OSError as e:
-        raise DatasetError("cannot read {} {}: {}".format(what, path, e.strerror or e)) from None
-    except UnicodeDecodeError as e:
-        raise DatasetError("{} {} is not UTF-8 text: {}".format(what, path, e)) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        if literal_fallback:
-            try:
-                return ast.literal_eval(text)
-            except (ValueError, SyntaxError, MemoryError, RecursionError):
-                pass
-        raise DatasetError("{} {} is not valid JSON: {} at line {} column {} (char {})".format(
-            what, path, e.msg, e.lineno, e.colno, e.pos)) from None
-
-
-def check_class_names(class_names, argument="class_names"):
-    """class_names as a list of unique non-empty str, leading "BG" dropped; TypeError/ValueError
-    naming the argument otherwise."""
-    if isinstance(class_names, str) or not hasattr(class_names, "__iter__"):
-        raise TypeError("{} must be a list of str, got {!r}".format(argument, class_names))
-    names = list(class_names)
-    if names and names[0] == "BG":
-        names = names[1:]
-    bad = [n for n in names if not isinstance(n, str) or not n]
-    if bad:
-        raise TypeError("{} must hold non-empty str, got {!r}".format(argument, bad[0]))
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise ValueError("{} lists {} more than once".format(argument, duplicates))
-    if not names:
-        raise ValueError("{} is empty".format(argument))
-    return names
-
-
-# ------------------------------------------------------------------------------ dataset
-class ImageFileDataset(Dataset):
-    """Base of the file loaders: images from files (or bytes embedded in annotation files), masks
-    drawn from the instances stored in image_info, skipped annotations recorded and warned about.
-
-    channel_count: channels of the images load_image returns (Config.IMAGE_CHANNEL_COUNT); 3 gives
-    RGB as Matterport did. See read_image for 1 and 4.
-
-    image_info entries it reads (besides "path"): "height", "width" (the size annotations refer
-    to; a mismatching image is a DatasetError), "instances" (list of (class_id, shapes)),
-    "exif_orientation" (bool), "image_data_file" (a JSON file whose "imageData" holds the
-    base64 encoded image, read instead of "path" when present; see embedded_image).
-    """
-
-    def __init__(self, class_map=None, channel_count=3):
-        super().__init__(class_map)
-        if isinstance(channel_count, bool) or not isinstance(channel_count, int) \
-                or channel_count < 1:
-            raise ValueError("channel_count must be a positive int, got {!r}".format(
-                channel_count))
-        self.channel_count = channel_count
-        self._unwarned = []           # skip records not yet in a warning (see _warn_skipped)
-
-    def load_image(self, image_id):
-        """uint8 [height, width, channel_count] (RGB by default); see read_image.
-
-        Raises DatasetError naming the image id and path when the file is missing, does not
-        decode, or its size differs from the one the annotations were made on.
-        """
-        info = self._info(self.image_info, image_id, "image")
-        path = info["path"]
-        try:
-            source = embedded_image(info["image_data_file"]) if info.get("image_data_file") \
-                else path
-            if source is None:
-                raise ValueError("it has no path")
-            image = read_image(source, self.channel_count, info.get("exif_orientation", False))
-        except Exception as e:
-            raise DatasetError("cannot load image {} (path {!r}): {}".format(
-                image_id, path, e)) from e
-        expected = (info.get("height"), info.get("width"))
-        if None not in expected and image.shape[:2] != tuple(expected):
-            raise DatasetError(
-                "image {} (path {!r}) is {}x{} (height x width) but its annotations are for "
-                "{}x{}".format(image_id, path, image.shape[0], image.shape[1], *expected))
-        return image
-
-    def load_mask(self, image_id):
-        """(mask bool [height, width, instances], class_ids int32 [instances]) drawn from the
-        image's "instances"; images without instances give [height, width, 0] and [0]."""
-        info = self._info(self.image_info, image_id, "image")
-        if "instances" not in info:
-            return super().load_mask(image_id)
-        return instances_mask(info["instances"], info["height"], info["width"])
-
-    def image_reference(self, image_id):
-        """The image's path (or the annotation file that embeds it)."""
-        info = self._info(self.image_info, image_id, "image")
-        return info.get("path") or ""
-
-    def _instance_class_ids(self, image_id):
-        info = self._info(self.image_info, image_id, "image")
-        if "instances" not in info:
-            return super()._instance_class_ids(image_id)
-        return [class_id for class_id, _ in info["instances"]]
-
-    def _add_classes(self, source, names, doing):
-        """Register names as the source's classes 1..K; DatasetError if an earlier load of the
-        same source registered other classes (loading several files into one dataset needs
-        the same class_names each time)."""
-        registered = [info["name"] for info in self.class_info if info["source"] == source]
-        if registered and registered != list(names):
-            raise DatasetError(
-                "{}: the dataset already holds the {} classes {} from an earlier load, and these "
-                "files give {}; pass the same class_names to every load into one dataset"
-                .format(doing, source, registered, list(names)))
-        for i, name in enumerate(names, start=1):
-            self.add_class(source, i, name)
-
-    # -------------------------------------------------------------- skipped annotations
-    def _skip(self, file, what, why, warn=True):
-        """Record an annotation that does not become an instance; warn=False for deliberate ones
-        (an "__ignore__" region) that the end-of-load warning leaves out."""
-        record = (os.fspath(file), what, why)
-        self.skipped.append(record)
-        if warn:
-            self._unwarned.append(record)
-
-    def _warn_skipped(self, doing):
-        """Log one warning counting the records _skip(warn=True) made since the last call."""
-        records, self._unwarned = self._unwarned, []
-        if not records:
-            return
-        by_why = {}
-        for file, what, why in records:
-            by_why.setdefault(why, []).append("{} {}".format(os.path.basename(file), what))
-        parts = []
-        for why, where in by_why.items():
-            examples = ", ".join(where[:3]) + (", ..." if len(where) > 3 else "")
-            parts.append("{} x {} ({})".format(len(where), why, examples))
-        logger.warning("%s: skipped %d annotation(s): %s. dataset.summary() lists them all.",
-                       doing, len(records), "; ".join(parts))
-
-    def _check_images(self, entries, doing, exif_orientation):
-        """Sizes of the images of ``entries`` [(annotation file, image path)], read from their
-        headers; one DatasetError counting the missing and unreadable images (a few named)."""
-        sizes, missing, unreadable = [], [], []
-        for annotation_file, path in entries:
-            sizes.append(None)
-            if path is None or not os.path.isfile(path):
-                missing.append(os.fspath(path) if path is not None else "(no path)")
-                continue
-            try:
-                sizes[-1] = image_size(path, exif_orientation)
-            except Exception as e:
-                unreadable.append("{} (named in {}): {}".format(path, annotation_file, e))
-        problems = [missing_files_message(missing, total=len(entries))] if missing else []
-        if unreadable:
-            problems.append("{} image(s) unreadable: {}".format(len(unreadable),
-                                                                 few(unreadable, sep="; ")))
-        if problems:
-            raise DatasetError("{}: {}".format(doing, "; ".join(problems)))
-        return sizes
-
-
-def embedded_image(json_path):
-    """The encoded image bytes in a labelme JSON file's base64 "imageData"; ValueError if absent
-    or not base64."""
-    content = read_json(json_path) if json_path else None
-    data = content.get("imageData") if isinstance(content, dict) else None
-    if not isinstance(data, str) or not data:
-        raise ValueError("{} has no imageData".format(json_path))
-    try:
-        return base64.b64decode(data, validate=False)
-    except (binascii.Error, ValueError):
-        raise ValueError("the imageData of {} is not base64".format(json_path)) from None
 
 
 def mask_area(instance_shapes, height, width):

@@ -20,8 +20,8 @@ Glossary:
 import hashlib
 import os
 
+from mrcnn.datasets.image_io import is_image_file
 from mrcnn.datasets.labelme import NOT_SHAPE_LISTS
-from mrcnn.datasets.rasterize import is_image_file
 
 __all__ = ["train_val_split"]
 

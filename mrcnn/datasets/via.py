@@ -34,18 +34,10 @@ import collections
 import logging
 import os
 
+from mrcnn.datasets.annotation_files import check_class_names, read_json
 from mrcnn.datasets.base import DatasetError, few
-from mrcnn.datasets.rasterize import (
-    ImageFileDataset,
-    ShapeError,
-    check_class_names,
-    disk,
-    ellipse,
-    mask_area,
-    polygon,
-    read_json,
-    rectangle,
-)
+from mrcnn.datasets.image_files import ImageFileDataset
+from mrcnn.datasets.rasterize import ShapeError, disk, ellipse, mask_area, polygon, rectangle
 
 __all__ = ["ViaDataset", "DEFAULT_CLASS_NAME", "GROUP_KEY"]
 

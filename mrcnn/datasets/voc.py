@@ -30,11 +30,11 @@ import os
 
 import numpy as np
 
+from mrcnn.datasets.annotation_files import check_class_names
 from mrcnn.datasets.base import DatasetError, few, missing_files_message
 from mrcnn.datasets.image_io import image_size, is_image_file
 from mrcnn.datasets.label_image import LabelImageDataset
 from mrcnn.datasets.labelme import BACKGROUND_LABEL, IGNORE_LABEL
-from mrcnn.datasets.rasterize import check_class_names
 
 __all__ = ["VocInstanceDataset", "VOC_CLASS_NAMES", "VOID", "voc_palette"]
 

@@ -38,16 +38,11 @@ import os
 import numpy as np
 import yaml
 
+from mrcnn.datasets.annotation_files import check_class_names
 from mrcnn.datasets.base import DatasetError, few
+from mrcnn.datasets.image_files import ImageFileDataset
 from mrcnn.datasets.image_io import is_image_file
-from mrcnn.datasets.rasterize import (
-    ImageFileDataset,
-    ShapeError,
-    check_class_names,
-    mask_area,
-    polygon,
-    rectangle,
-)
+from mrcnn.datasets.rasterize import ShapeError, mask_area, polygon, rectangle
 
 __all__ = ["YoloSegDataset", "read_data_yaml", "label_path"]
 

@@ -1,5 +1,9 @@
 """Wire the Mask R-CNN graph for training or inference. The only graph code that reads ``Config``.
 
+Both modes share a trunk (inputs, backbone, FPN, anchors, RPN, proposals: ``_trunk``); then
+``_training_heads`` (detection targets, heads, losses) or ``_inference_heads`` (detections, the
+mask head on their rows) give the outputs.
+
 Inputs (names are API; the data pipeline feeds them by name):
     training:  input_image [B, H, W, C] molded float32, input_image_meta [B, 12 + NUM_CLASSES],
                input_rpn_match [B, anchors, 1] int32,
@@ -23,18 +27,12 @@ Outputs, in Matterport's order:
                only, K the largest number of detections of an image in the batch), ROI,
                rpn_class, rpn_bbox.
 """
+from typing import NamedTuple
+
 import keras
-import tensorflow as tf
 from keras import layers as KL
 
-from mrcnn.core.contracts import (
-    DETECTION_BOX,
-    DETECTION_CLASS_ID,
-    INFERENCE_INPUT_NAMES,
-    INPUT_NAMES,
-    INPUT_ROI,
-    LOSS_NAMES,
-)
+from mrcnn.core.contracts import INFERENCE_INPUT_NAMES, INPUT_NAMES, INPUT_ROI, LOSS_NAMES
 from mrcnn.graph.fpn import fpn_graph
 from mrcnn.graph.heads import build_fpn_mask_graph, fpn_classifier_graph
 from mrcnn.graph.precision import FLOAT32, dtype_policy
@@ -42,89 +40,12 @@ from mrcnn.graph.resnet import resnet_graph
 from mrcnn.graph.rpn import build_rpn_model
 from mrcnn.layers.anchors import PyramidAnchors
 from mrcnn.layers.detection import DetectionLayer
+from mrcnn.layers.detection_rows import DetectedBoxes, DetectionMasks
 from mrcnn.layers.detection_target import DetectionTargetLayer
+from mrcnn.layers.inputs import ActiveClassIds, NormBoxes
 from mrcnn.layers.losses import LossLayer
 from mrcnn.layers.proposal import ProposalLayer
-from mrcnn.ops.boxes import norm_boxes_graph
-from mrcnn.ops.meta import parse_image_meta_graph
-
-
-@keras.saving.register_keras_serializable(package="mrcnn")
-class NormBoxes(KL.Layer):
-    """Pixel boxes [B, N, 4] -> normalized boxes, for the shape of the image it is given."""
-
-    def call(self, inputs):
-        boxes, image = inputs
-        return norm_boxes_graph(boxes, tf.shape(image)[1:3])
-
-
-@keras.saving.register_keras_serializable(package="mrcnn")
-class ActiveClassIds(KL.Layer):
-    """The active_class_ids part of image_meta: [B, NUM_CLASSES]."""
-
-    def call(self, image_meta):
-        return parse_image_meta_graph(image_meta)["active_class_ids"]
-
-
-@keras.saving.register_keras_serializable(package="mrcnn")
-class LeadingRows(KL.Layer):
-    """The first ``count`` rows along axis 1: [B, N, ...] -> [B, count, ...]."""
-
-    def __init__(self, count, **kwargs):
-        super().__init__(**kwargs)
-        self.count = int(count)
-
-    def call(self, x):
-        return x[:, :self.count]
-
-    def get_config(self):
-        return {**super().get_config(), "count": self.count}
-
-
-@keras.saving.register_keras_serializable(package="mrcnn")
-class Identity(KL.Layer):
-    """Pass a tensor through under another name (``output_rois``)."""
-
-    def call(self, x):
-        return tf.identity(x)
-
-
-@keras.saving.register_keras_serializable(package="mrcnn")
-class DetectedBoxes(KL.Layer):
-    """The boxes of the real detections: rows [B, N, 6] -> (y1, x1, y2, x2) [B, K, 4].
-
-    DetectionLayer puts the real detections (class id > 0) first and zero rows after them; K is
-    the largest count in the batch (at least 1), so the mask head skips the padding rows.
-    """
-
-    def call(self, detections):
-        counts = tf.reduce_sum(tf.cast(detections[..., DETECTION_CLASS_ID] > 0, tf.int32), axis=1)
-        rows = tf.maximum(tf.reduce_max(counts), 1)
-        return detections[:, :rows, DETECTION_BOX]
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], None, 4)
-
-
-@keras.saving.register_keras_serializable(package="mrcnn")
-class DetectionMasks(KL.Layer):
-    """The mask head's output for DetectedBoxes back in the detections' rows.
-
-    Inputs: masks [B, K, h, w, NUM_CLASSES] of the first K rows, detections [B, N, 6].
-    Returns [B, N, h, w, NUM_CLASSES]: the masks, zero in every row without a detection.
-    """
-
-    def call(self, inputs):
-        masks, detections = inputs
-        rows = tf.shape(detections)[1]
-        padded = tf.pad(masks, tf.concat([[[0, 0], [0, rows - tf.shape(masks)[1]]],
-                                          tf.zeros([3, 2], tf.int32)], axis=0))
-        real = tf.cast(detections[..., DETECTION_CLASS_ID] > 0, padded.dtype)
-        return padded * real[:, :, tf.newaxis, tf.newaxis, tf.newaxis]
-
-    def compute_output_shape(self, input_shape):
-        masks, detections = input_shape
-        return tuple(detections[:2]) + tuple(masks[2:])
+from mrcnn.layers.reshape import Identity, LeadingRows
 
 
 def _backbone(input_image, config):
@@ -183,11 +104,28 @@ def build_graph(mode, config, model_class=keras.Model):
         return model_class(inputs=list(inputs.values()), outputs=outputs, name="mask_rcnn")
 
 
+class _Trunk(NamedTuple):
+    """What both modes share: the inputs, the heads' feature maps and the RPN's outputs."""
+
+    inputs: dict                # name -> Input, as build_inputs
+    mrcnn_feature_maps: list    # P2..P5, the heads' ROI Align levels
+    rpn_class_logits: object    # [B, anchors, 2]
+    rpn_class: object           # [B, anchors, 2] softmax
+    rpn_bbox: object            # [B, anchors, 4] deltas, still divided by RPN_BBOX_STD_DEV
+    rpn_rois: object            # [B, proposal_count, 4] normalized proposals (layer "ROI")
+
+
 def _wire(mode, config):
     """Inputs (ordered dict) and outputs (list) of the graph of ``mode``."""
+    trunk = _trunk(mode, config)
+    heads = _training_heads if mode == "training" else _inference_heads
+    return trunk.inputs, heads(trunk, config)
+
+
+def _trunk(mode, config):
+    """The inputs, backbone, FPN, anchors, RPN and proposals of ``mode``'s graph."""
     inputs = build_inputs(mode, config)
     input_image = inputs["input_image"]
-    input_image_meta = inputs["input_image_meta"]
 
     C2, C3, C4, C5 = _backbone(input_image, config)
     P2, P3, P4, P5, P6 = fpn_graph(C2, C3, C4, C5, config.TOP_DOWN_PYRAMID_SIZE)
@@ -216,67 +154,84 @@ def _wire(mode, config):
                              rpn_bbox_std_dev=config.RPN_BBOX_STD_DEV,
                              pre_nms_limit=config.PRE_NMS_LIMIT,
                              name="ROI", dtype=FLOAT32)([rpn_class, rpn_bbox, anchors])
+    return _Trunk(inputs, mrcnn_feature_maps, rpn_class_logits, rpn_class, rpn_bbox, rpn_rois)
 
-    if mode == "training":
-        active_class_ids = ActiveClassIds(name="active_class_ids",
-                                          dtype=FLOAT32)(input_image_meta)
-        gt_boxes = NormBoxes(name="norm_gt_boxes", dtype=FLOAT32)(
-            [inputs["input_gt_boxes"], input_image])
-        if config.USE_RPN_ROIS:
-            target_rois = rpn_rois
-        else:
-            target_rois = NormBoxes(name="norm_input_roi", dtype=FLOAT32)(
-                [inputs[INPUT_ROI], input_image])
-        rois, target_class_ids, target_bbox, target_mask = DetectionTargetLayer(
-            train_rois_per_image=config.TRAIN_ROIS_PER_IMAGE,
-            roi_positive_ratio=config.ROI_POSITIVE_RATIO, bbox_std_dev=config.BBOX_STD_DEV,
-            mask_shape=config.MASK_SHAPE, use_mini_mask=config.USE_MINI_MASK,
-            name="proposal_targets", dtype=FLOAT32)(
-                [target_rois, inputs["input_gt_class_ids"], gt_boxes, inputs["input_gt_masks"]])
-        mrcnn_class_logits, mrcnn_class, mrcnn_bbox = fpn_classifier_graph(
-            rois, mrcnn_feature_maps, input_image_meta, config.POOL_SIZE, config.NUM_CLASSES,
-            train_bn=config.TRAIN_BN, fc_layers_size=config.FPN_CLASSIF_FC_LAYERS_SIZE)
-        # Only positive ROIs have a mask loss, and DetectionTargetLayer puts them first, at most
-        # int(TRAIN_ROIS_PER_IMAGE * ROI_POSITIVE_RATIO) of them: with frozen BatchNorm the mask
-        # head runs on those rows alone (the same loss as Matterport's, for a third of the mask
-        # head's work). When its BatchNorm trains (TRAIN_BN True or None) the batch statistics
-        # depend on every row, so it runs on all ROIs as Matterport's did.
-        positive_rows = (max(1, int(config.TRAIN_ROIS_PER_IMAGE * config.ROI_POSITIVE_RATIO))
-                         if config.TRAIN_BN is False else config.TRAIN_ROIS_PER_IMAGE)
-        mask_rois = LeadingRows(positive_rows, name="positive_rois")(rois)
-        target_mask = LeadingRows(positive_rows, name="positive_target_mask")(target_mask)
-        mask_class_ids = LeadingRows(positive_rows, name="positive_class_ids")(target_class_ids)
-        mrcnn_mask = build_fpn_mask_graph(mask_rois, mrcnn_feature_maps, input_image_meta,
-                                          config.MASK_POOL_SIZE, config.NUM_CLASSES,
-                                          train_bn=config.TRAIN_BN)
-        output_rois = Identity(name="output_rois")(rois)
-        loss_inputs = {
-            "rpn_class_loss": [inputs["input_rpn_match"], rpn_class_logits],
-            "rpn_bbox_loss": [inputs["input_rpn_bbox"], inputs["input_rpn_match"], rpn_bbox],
-            "mrcnn_class_loss": [target_class_ids, mrcnn_class_logits, active_class_ids],
-            "mrcnn_bbox_loss": [target_bbox, target_class_ids, mrcnn_bbox],
-            "mrcnn_mask_loss": [target_mask, mask_class_ids, mrcnn_mask],
-        }
-        losses = [LossLayer(name)(loss_inputs[name]) for name in LOSS_NAMES]
-        outputs = [rpn_class_logits, rpn_class, rpn_bbox, mrcnn_class_logits, mrcnn_class,
-                   mrcnn_bbox, mrcnn_mask, rpn_rois, output_rois] + losses
+
+def _training_heads(trunk, config):
+    """The training graph's outputs: detection targets, the classifier and mask heads on the
+    sampled ROIs, and the five losses, in Matterport's order."""
+    inputs = trunk.inputs
+    input_image = inputs["input_image"]
+    input_image_meta = inputs["input_image_meta"]
+    mrcnn_feature_maps = trunk.mrcnn_feature_maps
+    rpn_class_logits, rpn_class, rpn_bbox = trunk.rpn_class_logits, trunk.rpn_class, trunk.rpn_bbox
+    rpn_rois = trunk.rpn_rois
+
+    active_class_ids = ActiveClassIds(name="active_class_ids", dtype=FLOAT32)(input_image_meta)
+    gt_boxes = NormBoxes(name="norm_gt_boxes", dtype=FLOAT32)(
+        [inputs["input_gt_boxes"], input_image])
+    if config.USE_RPN_ROIS:
+        target_rois = rpn_rois
     else:
-        mrcnn_class_logits, mrcnn_class, mrcnn_bbox = fpn_classifier_graph(
-            rpn_rois, mrcnn_feature_maps, input_image_meta, config.POOL_SIZE, config.NUM_CLASSES,
-            train_bn=config.TRAIN_BN, fc_layers_size=config.FPN_CLASSIF_FC_LAYERS_SIZE)
-        detections = DetectionLayer(
-            bbox_std_dev=config.BBOX_STD_DEV, min_confidence=config.DETECTION_MIN_CONFIDENCE,
-            max_instances=config.DETECTION_MAX_INSTANCES,
-            nms_threshold=config.DETECTION_NMS_THRESHOLD,
-            name="mrcnn_detection", dtype=FLOAT32)(
-                [rpn_rois, mrcnn_class, mrcnn_bbox, input_image_meta])
-        # The mask head runs on the rows that hold detections (Matterport ran it on the zero
-        # padding too: most of detect()'s time when there are few objects).
-        detection_boxes = DetectedBoxes(name="detection_boxes", dtype=FLOAT32)(detections)
-        mrcnn_mask = build_fpn_mask_graph(detection_boxes, mrcnn_feature_maps, input_image_meta,
-                                          config.MASK_POOL_SIZE, config.NUM_CLASSES,
-                                          train_bn=config.TRAIN_BN)
-        mrcnn_mask = DetectionMasks(name="mrcnn_mask_rows", dtype=FLOAT32)(
-            [mrcnn_mask, detections])
-        outputs = [detections, mrcnn_class, mrcnn_bbox, mrcnn_mask, rpn_rois, rpn_class, rpn_bbox]
-    return inputs, outputs
+        target_rois = NormBoxes(name="norm_input_roi", dtype=FLOAT32)(
+            [inputs[INPUT_ROI], input_image])
+    rois, target_class_ids, target_bbox, target_mask = DetectionTargetLayer(
+        train_rois_per_image=config.TRAIN_ROIS_PER_IMAGE,
+        roi_positive_ratio=config.ROI_POSITIVE_RATIO, bbox_std_dev=config.BBOX_STD_DEV,
+        mask_shape=config.MASK_SHAPE, use_mini_mask=config.USE_MINI_MASK,
+        name="proposal_targets", dtype=FLOAT32)(
+            [target_rois, inputs["input_gt_class_ids"], gt_boxes, inputs["input_gt_masks"]])
+    mrcnn_class_logits, mrcnn_class, mrcnn_bbox = fpn_classifier_graph(
+        rois, mrcnn_feature_maps, input_image_meta, config.POOL_SIZE, config.NUM_CLASSES,
+        train_bn=config.TRAIN_BN, fc_layers_size=config.FPN_CLASSIF_FC_LAYERS_SIZE)
+    # Only positive ROIs have a mask loss, and DetectionTargetLayer puts them first, at most
+    # int(TRAIN_ROIS_PER_IMAGE * ROI_POSITIVE_RATIO) of them: with frozen BatchNorm the mask
+    # head runs on those rows alone (the same loss as Matterport's, for a third of the mask
+    # head's work). When its BatchNorm trains (TRAIN_BN True or None) the batch statistics
+    # depend on every row, so it runs on all ROIs as Matterport's did.
+    positive_rows = (max(1, int(config.TRAIN_ROIS_PER_IMAGE * config.ROI_POSITIVE_RATIO))
+                     if config.TRAIN_BN is False else config.TRAIN_ROIS_PER_IMAGE)
+    mask_rois = LeadingRows(positive_rows, name="positive_rois")(rois)
+    target_mask = LeadingRows(positive_rows, name="positive_target_mask")(target_mask)
+    mask_class_ids = LeadingRows(positive_rows, name="positive_class_ids")(target_class_ids)
+    mrcnn_mask = build_fpn_mask_graph(mask_rois, mrcnn_feature_maps, input_image_meta,
+                                      config.MASK_POOL_SIZE, config.NUM_CLASSES,
+                                      train_bn=config.TRAIN_BN)
+    output_rois = Identity(name="output_rois")(rois)
+    loss_inputs = {
+        "rpn_class_loss": [inputs["input_rpn_match"], rpn_class_logits],
+        "rpn_bbox_loss": [inputs["input_rpn_bbox"], inputs["input_rpn_match"], rpn_bbox],
+        "mrcnn_class_loss": [target_class_ids, mrcnn_class_logits, active_class_ids],
+        "mrcnn_bbox_loss": [target_bbox, target_class_ids, mrcnn_bbox],
+        "mrcnn_mask_loss": [target_mask, mask_class_ids, mrcnn_mask],
+    }
+    losses = [LossLayer(name)(loss_inputs[name]) for name in LOSS_NAMES]
+    return [rpn_class_logits, rpn_class, rpn_bbox, mrcnn_class_logits, mrcnn_class,
+            mrcnn_bbox, mrcnn_mask, rpn_rois, output_rois] + losses
+
+
+def _inference_heads(trunk, config):
+    """The inference graph's outputs: the classifier on the proposals, the detections, and the
+    mask head on the detections' rows, in Matterport's order."""
+    input_image_meta = trunk.inputs["input_image_meta"]
+    mrcnn_feature_maps = trunk.mrcnn_feature_maps
+    rpn_rois = trunk.rpn_rois
+
+    mrcnn_class_logits, mrcnn_class, mrcnn_bbox = fpn_classifier_graph(
+        rpn_rois, mrcnn_feature_maps, input_image_meta, config.POOL_SIZE, config.NUM_CLASSES,
+        train_bn=config.TRAIN_BN, fc_layers_size=config.FPN_CLASSIF_FC_LAYERS_SIZE)
+    detections = DetectionLayer(
+        bbox_std_dev=config.BBOX_STD_DEV, min_confidence=config.DETECTION_MIN_CONFIDENCE,
+        max_instances=config.DETECTION_MAX_INSTANCES,
+        nms_threshold=config.DETECTION_NMS_THRESHOLD,
+        name="mrcnn_detection", dtype=FLOAT32)(
+            [rpn_rois, mrcnn_class, mrcnn_bbox, input_image_meta])
+    # The mask head runs on the rows that hold detections (Matterport ran it on the zero
+    # padding too: most of detect()'s time when there are few objects).
+    detection_boxes = DetectedBoxes(name="detection_boxes", dtype=FLOAT32)(detections)
+    mrcnn_mask = build_fpn_mask_graph(detection_boxes, mrcnn_feature_maps, input_image_meta,
+                                      config.MASK_POOL_SIZE, config.NUM_CLASSES,
+                                      train_bn=config.TRAIN_BN)
+    mrcnn_mask = DetectionMasks(name="mrcnn_mask_rows", dtype=FLOAT32)([mrcnn_mask, detections])
+    return [detections, mrcnn_class, mrcnn_bbox, mrcnn_mask, trunk.rpn_rois, trunk.rpn_class,
+            trunk.rpn_bbox]

@@ -1,14 +1,16 @@
 """The classifier/box head and the mask head on top of PyramidROIAlign.
 
-Both work per ROI through :class:`~mrcnn.layers.norm.TimeDistributed`: [batch, rois, ...].
-Layer names (``mrcnn_class_conv1`` ... ``mrcnn_mask``) are API: COCO ``.h5`` files load by them and
-fine-tuning excludes ``mrcnn_class_logits``, ``mrcnn_bbox_fc``, ``mrcnn_bbox`` and ``mrcnn_mask``.
+Both work per ROI through :class:`~mrcnn.layers.time_distributed.TimeDistributed`:
+[batch, rois, ...]. Layer names (``mrcnn_class_conv1`` ... ``mrcnn_mask``) are API: COCO ``.h5``
+files load by them and fine-tuning excludes ``mrcnn_class_logits``, ``mrcnn_bbox_fc``,
+``mrcnn_bbox`` and ``mrcnn_mask``.
 """
 from keras import layers as KL
 
 from mrcnn.graph.precision import FLOAT32
-from mrcnn.layers.norm import BatchNorm, TimeDistributed
+from mrcnn.layers.batch_norm import BatchNorm
 from mrcnn.layers.roi_align import PyramidROIAlign
+from mrcnn.layers.time_distributed import TimeDistributed
 
 
 def fpn_classifier_graph(rois, feature_maps, image_meta, pool_size, num_classes, train_bn=True,

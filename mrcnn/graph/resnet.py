@@ -9,7 +9,7 @@ Tensors are NHWC; strides 4, 8, 16, 32 for C2..C5.
 from keras import layers as KL
 
 from mrcnn.core.anchors import BASIC_BLOCK_COUNTS, BLOCK_COUNTS
-from mrcnn.layers.norm import BatchNorm
+from mrcnn.layers.batch_norm import BatchNorm
 
 
 def _bottleneck(input_tensor, kernel_size, filters, stage, block, strides, projection, use_bias,

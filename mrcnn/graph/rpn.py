@@ -5,27 +5,9 @@ every ``anchor_stride``): class logits [batch, anchors, 2] (background, foregrou
 and box deltas [batch, anchors, 4] (dy, dx, log dh, log dw), still divided by RPN_BBOX_STD_DEV.
 """
 import keras
-import tensorflow as tf
 from keras import layers as KL
 
-
-@keras.saving.register_keras_serializable(package="mrcnn")
-class AnchorFlatten(KL.Layer):
-    """[batch, h, w, anchors_per_location * depth] -> [batch, h * w * anchors_per_location,
-    depth]."""
-
-    def __init__(self, depth, **kwargs):
-        super().__init__(**kwargs)
-        self.depth = int(depth)
-
-    def call(self, x):
-        return tf.reshape(x, [tf.shape(x)[0], -1, self.depth])
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], None, self.depth)
-
-    def get_config(self):
-        return {**super().get_config(), "depth": self.depth}
+from mrcnn.layers.reshape import AnchorFlatten
 
 
 def rpn_graph(feature_map, anchors_per_location, anchor_stride):

@@ -141,7 +141,8 @@ def mold_images_graph(images, min_dim, max_dim, mean_pixel, num_classes, min_sca
 
 
 def unmold_detections_graph(detections, mrcnn_mask, image_size, molded_size, window):
-    """Detections of a batch in original pixels, as ``MaskRCNN.unmold_detections`` per image.
+    """Detections of a batch in original pixels, as ``MaskRCNN.unmold_detections``
+    (:func:`mrcnn.core.detections.unmold_detections`) per image.
 
     detections: [batch, max_instances, 6]; mrcnn_mask: [batch, max_instances, mask_h, mask_w,
     num_classes] sigmoid masks; image_size: int32 (height, width) of the original images;

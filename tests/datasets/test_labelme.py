@@ -10,7 +10,7 @@ import PIL.ImageOps
 import pytest
 
 from mrcnn.datasets import DatasetError, LabelmeDataset
-from mrcnn.datasets.rasterize import EXIF_ORIENTATION_TAG
+from mrcnn.datasets.image_io import EXIF_ORIENTATION_TAG
 
 HEIGHT, WIDTH = 30, 40
 

@@ -11,21 +11,19 @@ import skimage.draw
 import skimage.io
 
 from mrcnn.datasets import DatasetError
+from mrcnn.datasets.annotation_files import read_json
+from mrcnn.datasets.image_io import EXIF_ORIENTATION_TAG, image_size, read_image
 from mrcnn.datasets.rasterize import (
-    EXIF_ORIENTATION_TAG,
     ShapeError,
     bitmap,
     circle_from_points,
     disk,
     draw_shape,
     ellipse,
-    image_size,
     instances_mask,
     mask_area,
     points_array,
     polygon,
-    read_image,
-    read_json,
     rectangle,
 )
 

@@ -112,7 +112,7 @@ def test_bad_mode():
 
 
 def test_detected_boxes_and_detection_masks():
-    from mrcnn.graph.build import DetectedBoxes, DetectionMasks
+    from mrcnn.layers.detection_rows import DetectedBoxes, DetectionMasks
     detections = np.zeros((2, 5, 6), np.float32)
     detections[0, :2] = [0.1, 0.1, 0.5, 0.5, 1, 0.9]
     detections[1, :3] = [0.2, 0.2, 0.6, 0.6, 2, 0.8]
