@@ -16,10 +16,11 @@ import warnings
 import numpy as np
 import scipy.ndimage
 
+from mrcnn.core.boxes import extract_bboxes
 from mrcnn.core.images import resize
 
 __all__ = ["compute_overlaps_masks", "resize_mask", "minimize_mask", "expand_mask",
-           "unmold_mask"]
+           "unmold_mask", "resize_and_minimize_masks"]
 
 
 def _as_masks(masks, name):
@@ -114,6 +115,61 @@ def resize_mask(mask, scale, padding, crop=None):
         mask = mask[y:y + h, x:x + w]
     padding = [tuple(p) for p in padding[:2]] + [(0, 0)]
     return np.pad(mask, padding, mode="constant", constant_values=0)
+
+
+def _final_indices(size, scale, crop_start, crop_size, pad_before, pad_after):
+    """The input index of each position of one axis after resize_mask's zoom, crop and padding
+    (-1 where the output is 0: zoom's fill or padding)."""
+    index = _zoomed_indices(size, scale)
+    if crop_start is not None:
+        index = index[crop_start:crop_start + crop_size]
+    return np.concatenate([np.full(pad_before, -1, np.intp), index,
+                           np.full(pad_after, -1, np.intp)])
+
+
+def resize_and_minimize_masks(mask, scale, padding, crop, mini_shape):
+    """What resize_mask, dropping the instances it empties, extract_bboxes and minimize_mask
+    give, without building the resized [H, W, N] masks: each instance is gathered only over
+    the rows and columns of the resized image that come from its own box.
+
+    mask, scale, padding, crop: as resize_mask. mini_shape: as minimize_mask.
+
+    Returns (keep, bbox, mini_mask, shape): keep bool [N], the instances whose resized mask has
+    a pixel; bbox int32 [K, 4] and mini_mask bool [mini_h, mini_w, K] of those (K = keep.sum()),
+    equal to the reference's; shape (height, width) of the resized mask.
+    """
+    mask = _as_masks(mask, "mask")
+    if len(padding) < 2:
+        raise ValueError("padding must be [(top, bottom), (left, right), (0, 0)], got {!r}"
+                         .format(padding))
+    (top, bottom), (left, right) = (tuple(int(v) for v in p) for p in padding[:2])
+    y, x, h, w = crop if crop is not None else (None, None, None, None)
+    rows = _final_indices(mask.shape[0], scale, y, h, top, bottom)
+    cols = _final_indices(mask.shape[1], scale, x, w, left, right)
+    mini_shape = tuple(int(v) for v in mini_shape)
+    source_boxes = extract_bboxes(mask)
+    keep = np.zeros(mask.shape[-1], bool)
+    boxes, minis = [], []
+    for i, (sy1, sx1, sy2, sx2) in enumerate(source_boxes):
+        # The resized rows and columns that read the instance's box; all others are 0.
+        ys = np.flatnonzero((rows >= sy1) & (rows < sy2))
+        xs = np.flatnonzero((cols >= sx1) & (cols < sx2))
+        if sy2 <= sy1 or ys.size == 0 or xs.size == 0:
+            continue
+        block = mask[rows[ys][:, np.newaxis], cols[xs][np.newaxis, :], i].astype(bool)
+        # ys and xs are runs (the indices grow along each axis), so the block is the resized
+        # mask's rectangle ys[0]..ys[-1] x xs[0]..xs[-1].
+        in_rows, in_cols = np.flatnonzero(block.any(axis=1)), np.flatnonzero(block.any(axis=0))
+        if in_rows.size == 0:
+            continue
+        by1, by2, bx1, bx2 = in_rows[0], in_rows[-1] + 1, in_cols[0], in_cols[-1] + 1
+        keep[i] = True
+        boxes.append([ys[0] + by1, xs[0] + bx1, ys[0] + by2, xs[0] + bx2])
+        minis.append(np.around(resize(block[by1:by2, bx1:bx2], mini_shape)).astype(bool))
+    bbox = np.array(boxes, dtype=np.int32).reshape(-1, 4)
+    mini_mask = (np.stack(minis, axis=-1) if minis
+                 else np.zeros(mini_shape + (0,), dtype=bool))
+    return keep, bbox, mini_mask, (rows.size, cols.size)
 
 
 def minimize_mask(bbox, mask, mini_shape):

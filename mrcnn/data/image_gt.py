@@ -20,7 +20,7 @@ import numpy as np
 
 from mrcnn.core.boxes import extract_bboxes
 from mrcnn.core.images import check_multiple_of_64, resize_image
-from mrcnn.core.masks import minimize_mask, resize_mask
+from mrcnn.core.masks import minimize_mask, resize_and_minimize_masks, resize_mask
 from mrcnn.core.meta import compose_image_meta
 from mrcnn.data.augmentation import apply_augmentation
 
@@ -124,10 +124,17 @@ def load_image_gt(dataset, config, image_id, augment=False, augmentation=None,
             rng=rng)
         if config.IMAGE_RESIZE_MODE == "none":
             check_multiple_of_64(image.shape, where)
+        if use_mini_mask and not augment and augmentation is None:
+            # Mini-masks straight from each instance's box: the same boxes and mini-masks as
+            # the general path below, without the resized [H, W, N] masks.
+            keep, bbox, mask, mask_shape = resize_and_minimize_masks(
+                mask, scale, padding, crop, config.MINI_MASK_SHAPE)
+            _check_mask_shape(mask_shape, image, where)
+            image_meta = compose_image_meta(image_id, original_shape, image.shape, window,
+                                            scale, _active_class_ids(dataset, image_id))
+            return image, image_meta, class_ids[keep], bbox, mask
         mask = resize_mask(mask, scale, padding, crop)
-        if mask.shape[:2] != image.shape[:2]:
-            raise ValueError("{}: the resized mask is {}x{} but the resized image is {}x{}".format(
-                where, mask.shape[0], mask.shape[1], image.shape[0], image.shape[1]))
+        _check_mask_shape(mask.shape, image, where)
 
         # Random horizontal flips (deprecated in favour of augmentation, as in Matterport).
         if augment:
@@ -154,16 +161,24 @@ def load_image_gt(dataset, config, image_id, augment=False, augmentation=None,
     # Bounding boxes from the final masks: [num_instances, (y1, x1, y2, x2)]
     bbox = extract_bboxes(mask)
 
-    # Active classes: different datasets have different classes, so track the classes
-    # supported by the dataset of this image.
-    active_class_ids = np.zeros([dataset.num_classes], dtype=np.int32)
-    source_class_ids = dataset.source_class_ids[dataset.image_info[image_id]["source"]]
-    active_class_ids[source_class_ids] = 1
-
     # Resize masks to smaller size to reduce memory usage
     if use_mini_mask:
         mask = minimize_mask(bbox, mask, config.MINI_MASK_SHAPE)
 
     image_meta = compose_image_meta(image_id, original_shape, image.shape,
-                                    window, scale, active_class_ids)
+                                    window, scale, _active_class_ids(dataset, image_id))
     return image, image_meta, class_ids, bbox, mask
+
+
+def _active_class_ids(dataset, image_id):
+    """1 for each class of the dataset the image comes from (different datasets have
+    different classes), 0 for the others: int32 [num_classes]."""
+    active_class_ids = np.zeros([dataset.num_classes], dtype=np.int32)
+    active_class_ids[dataset.source_class_ids[dataset.image_info[image_id]["source"]]] = 1
+    return active_class_ids
+
+
+def _check_mask_shape(mask_shape, image, where):
+    if tuple(mask_shape[:2]) != image.shape[:2]:
+        raise ValueError("{}: the resized mask is {}x{} but the resized image is {}x{}".format(
+            where, mask_shape[0], mask_shape[1], image.shape[0], image.shape[1]))

@@ -10,6 +10,7 @@ from mrcnn.core.masks import (
     compute_overlaps_masks,
     expand_mask,
     minimize_mask,
+    resize_and_minimize_masks,
     resize_mask,
     unmold_mask,
 )
@@ -211,3 +212,57 @@ def test_resize_mask_equals_scipy_zoom_of_the_whole_array(shape, scale):
     got = resize_mask(mask, scale, padding)
     assert got.dtype == bool
     assert np.array_equal(got, np.pad(expected, padding))
+
+
+def reference_mini_masks(mask, scale, padding, crop, mini_shape):
+    """resize_mask, the drop of emptied instances, extract_bboxes and minimize_mask, as
+    load_image_gt's general path composes them."""
+    resized = resize_mask(mask, scale, padding, crop)
+    keep = np.any(resized, axis=(0, 1))
+    resized = resized[:, :, keep]
+    bbox = extract_bboxes(resized)
+    return keep, bbox, minimize_mask(bbox, resized, mini_shape), resized.shape[:2]
+
+
+def blob_masks(rng, height, width, count):
+    """Instances of several sizes with holes and ragged edges, a one-pixel one, one at each
+    border and an empty one."""
+    masks = np.zeros((height, width, count), bool)
+    for i in range(count - 1):
+        y, x = rng.integers(0, height), rng.integers(0, width)
+        h, w = rng.integers(1, height // 2 + 2), rng.integers(1, width // 2 + 2)
+        masks[y:y + h, x:x + w, i] = rng.random((min(h, height - y), min(w, width - x))) < 0.8
+    masks[0, :5, 0] = True                      # on the top border
+    masks[-1, -1, 1] = True                     # one pixel at the corner
+    masks[:, :, -1] = False                     # empty
+    return masks
+
+
+@pytest.mark.parametrize("mode, kwargs, shape", [
+    ("square", {"min_dim": 100, "max_dim": 128}, (90, 61)),     # up, padded
+    ("square", {"min_dim": 20, "max_dim": 32}, (90, 61)),       # down: thin parts vanish
+    ("scale_pad64", {"min_dim": 64, "max_dim": 160}, (70, 120)),
+    ("pad64", {"min_dim": 64, "max_dim": 64}, (70, 100)),
+    ("crop", {"min_dim": 48, "max_dim": 48}, (90, 61)),
+    ("none", {"min_dim": 64, "max_dim": 64}, (64, 128)),
+])
+def test_resize_and_minimize_masks_equals_the_reference(mode, kwargs, shape):
+    rng = np.random.default_rng(len(mode) + shape[0])
+    for _ in range(4):
+        masks = blob_masks(rng, shape[0], shape[1], 9)
+        image = np.zeros(shape + (3,), np.uint8)
+        _, _, scale, padding, crop = resize_image(image, mode=mode, rng=rng, **kwargs)
+        got = resize_and_minimize_masks(masks, scale, padding, crop, (14, 10))
+        expected = reference_mini_masks(masks, scale, padding, crop, (14, 10))
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_array_equal(got[1], expected[1])
+        np.testing.assert_array_equal(got[2], expected[2])
+        assert got[3] == expected[3]
+        assert got[1].dtype == np.int32 and got[2].dtype == bool
+
+
+def test_resize_and_minimize_masks_without_instances():
+    keep, bbox, mini, shape = resize_and_minimize_masks(np.zeros((30, 40, 0), bool), 2.0,
+                                                        [(0, 0), (10, 10), (0, 0)], None, (8, 8))
+    assert keep.shape == (0,) and bbox.shape == (0, 4) and mini.shape == (8, 8, 0)
+    assert shape == (60, 100)

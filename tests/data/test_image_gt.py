@@ -193,3 +193,44 @@ def test_augmentation_must_keep_the_size(config, make_dataset, helpers):
     dataset = make_dataset([(image, mask, class_ids)])
     with pytest.raises(ValueError, match=r"toy://0\): augmentation changed the image shape"):
         load_image_gt(dataset, config, 0, augmentation=lambda im, m: (im[2:], m[2:]))
+
+
+@pytest.mark.parametrize("mode, min_dim, max_dim", [("square", 800, 1024),
+                                                    ("scale_pad64", 256, 384),
+                                                    ("crop", 256, 256)])
+def test_mini_masks_without_full_masks_equal_the_general_path_on_real_photos(mode, min_dim,
+                                                                              max_dim):
+    """Without augmentation load_image_gt builds mini-masks from each instance's box; an
+    identity augmentation takes the general path (full resized masks, extract_bboxes,
+    minimize_mask). Same image, meta, ids, boxes and mini-masks on the real kudzu photos."""
+    import os
+
+    from mrcnn.config import Config
+    from mrcnn.datasets import ViaDataset
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "datasets",
+                        "via_kudzu", "train", "via_region_data.json")
+    if not os.path.exists(path):
+        pytest.skip("../shared/datasets/via_kudzu is not here")
+    dataset = ViaDataset()
+    dataset.load_via(path)
+    dataset.prepare()
+
+    class Kudzu(Config):
+        NAME = "kudzu"
+        NUM_CLASSES = dataset.num_classes
+        IMAGES_PER_GPU = 1
+        IMAGE_RESIZE_MODE = mode
+        IMAGE_MIN_DIM = min_dim
+        IMAGE_MAX_DIM = max_dim
+
+    config = Kudzu()
+    for image_id in dataset.image_ids[:5]:
+        fast = load_image_gt(dataset, config, image_id, use_mini_mask=True,
+                             rng=np.random.default_rng(image_id))
+        general = load_image_gt(dataset, config, image_id, use_mini_mask=True,
+                                augmentation=lambda image, masks: (image, masks),
+                                rng=np.random.default_rng(image_id))
+        for got, expected in zip(fast, general):
+            np.testing.assert_array_equal(got, expected)
+            assert got.dtype == expected.dtype
+        assert fast[4].shape[-1] == fast[2].shape[0] > 0
