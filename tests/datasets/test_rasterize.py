@@ -223,3 +223,24 @@ def test_read_json_errors_name_file_and_position(tmp_path):
     literal = tmp_path / "a.txt"
     literal.write_text("[{'category': '59', 'points': [[1, 2], [3, 4], [5, 6]]}]")
     assert read_json(literal, literal_fallback=True)[0]["category"] == "59"
+
+
+def test_instances_mask_is_the_union_of_each_instances_drawn_shapes():
+    patch = (np.arange(30).reshape(5, 6) % 4 == 0).astype(np.uint8) * 255
+    instances = [
+        (1, [polygon([2, 30, 25, 3], [1, 4, 20, 18]), disk(10, 12, 5)]),     # overlapping
+        (3, [ellipse(25, 10, 8, 3, 0.6), bitmap(27, -2, png_base64(patch))]),  # off the edge
+        (2, [rectangle(-5, 15, 40, 17)]),
+        (1, [ellipse(5, 5, 0, 3, 0.0)]),                                     # nothing
+    ]
+    height, width = 22, 31
+    mask, class_ids = instances_mask(instances, height, width)
+    np.testing.assert_array_equal(class_ids, [1, 3, 2, 1])
+    for i, (_, shapes) in enumerate(instances):
+        expected = np.zeros((height, width), bool)
+        for shape in shapes:
+            expected |= draw_shape(shape, height, width)
+        np.testing.assert_array_equal(mask[..., i], expected, err_msg=str(i))
+    assert mask[..., 0].sum() > 0 and mask[..., 1].sum() > 0
+    assert mask[..., 2].sum() == 3 * 31          # rows 15-17, every column
+    assert not mask[..., 3].any()
