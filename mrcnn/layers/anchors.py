@@ -57,19 +57,58 @@ class PyramidAnchors(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="mrcnn")
 class AnchorsLayer(keras.layers.Layer):
-    """Emit ``anchors`` [N, 4] broadcast to the batch of its input: [batch, N, 4] float32."""
+    """Emit ``anchors`` [N, 4] broadcast to the batch of its input: [batch, N, 4] float32.
 
-    def __init__(self, anchors, **kwargs):
+    The anchors are the layer's state, not its configuration: ``get_config`` holds their count N
+    only (a 1024x1024 image has 65,472 anchors at RPN_ANCHOR_STRIDE 2, 261,888 at 1: megabytes
+    of JSON in a config), and a ``.keras`` save keeps the array in its weights file
+    (``save_own_variables``). They are no Keras variable, so the layer still has no weights
+    (``get_weights()`` is empty and ``.h5`` weight files are as before). A layer made from its
+    config alone (``from_config``) has no anchors until ``load_own_variables``
+    (``keras.saving.load_model`` calls it) gives them; a config of the old form, with the array
+    under "anchors", still loads.
+    """
+
+    def __init__(self, anchors=None, anchor_count=None, **kwargs):
         super().__init__(**kwargs)
+        if anchors is None:
+            if anchor_count is None:
+                raise ValueError("AnchorsLayer needs its anchors (or, from a config, "
+                                 "anchor_count and then load_own_variables)")
+            self.anchors = None
+            self.anchor_count = int(anchor_count)
+        else:
+            self._set_anchors(anchors)
+            if anchor_count is not None and int(anchor_count) != self.anchor_count:
+                raise ValueError(f"anchor_count {anchor_count} but {self.anchor_count} anchors")
+
+    def _set_anchors(self, anchors):
         self.anchors = np.asarray(anchors, dtype=np.float32).reshape(-1, 4)
+        self.anchor_count = self.anchors.shape[0]
 
     def call(self, image):
+        if self.anchors is None:
+            raise ValueError(f"AnchorsLayer {self.name!r} was made from its config and has no "
+                             "anchors yet: load its variables (keras.saving.load_model does)")
         batch = tf.shape(image)[0]
         anchors = tf.constant(self.anchors)
-        return tf.broadcast_to(anchors[tf.newaxis], [batch, self.anchors.shape[0], 4])
+        return tf.broadcast_to(anchors[tf.newaxis], [batch, self.anchor_count, 4])
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.anchors.shape[0], 4)
+        return (input_shape[0], self.anchor_count, 4)
 
     def get_config(self):
-        return {**super().get_config(), "anchors": self.anchors.tolist()}
+        return {**super().get_config(), "anchor_count": self.anchor_count}
+
+    def save_own_variables(self, store):
+        if self.anchors is not None:
+            store["anchors"] = self.anchors
+
+    def load_own_variables(self, store):
+        if "anchors" not in store.keys():
+            return
+        anchors = np.asarray(store["anchors"], dtype=np.float32).reshape(-1, 4)
+        if anchors.shape[0] != self.anchor_count:
+            raise ValueError(f"AnchorsLayer {self.name!r} expects {self.anchor_count} anchors, "
+                             f"the file holds {anchors.shape[0]}")
+        self._set_anchors(anchors)
