@@ -3,12 +3,15 @@
     python benchmarks/pipeline.py                    # the real kudzu photos (VIA), 1024x1024
     python benchmarks/pipeline.py --stride 1 2 --profile 12
     python benchmarks/pipeline.py --dataset via:PATH/via_region_data.json --images 10
+    python benchmarks/pipeline.py --stride 1 --loaders 1 2       # the feed with 1, 2 threads
 
 What a training process spends per image before the model sees it, at Matterport's default
 config (IMAGE_MIN_DIM 800, IMAGE_MAX_DIM 1024, square, mini-masks 56x56), one image per batch, one
 thread (OMP/BLAS threads 1). Prints, per RPN_ANCHOR_STRIDE, the mean, median and largest seconds
 per image over the set (after one warm-up image, which builds the cached anchors), and with
---profile N the N functions of the largest cumulative time (cProfile).
+--profile N the N functions of the largest cumulative time (cProfile). --loaders N... also times
+the training feed (DataSequence, as train() runs it) with N loading threads: images per second
+over two passes of the set.
 The kudzu set (768x576 photos, 4-112 polygons each) is in ../shared/datasets beside the checkout.
 Figures depend on the machine and its load: compare figures of one run.
 """
@@ -35,6 +38,8 @@ def parse_args(argv=None):
     p.add_argument("--images", type=int, default=0, help="first N images (0: all)")
     p.add_argument("--max-dim", type=int, default=1024)
     p.add_argument("--min-dim", type=int, default=800)
+    p.add_argument("--loaders", type=int, nargs="*", default=[],
+                   help="loading thread counts to time the feed with")
     p.add_argument("--profile", type=int, default=0, metavar="N",
                    help="print the N functions of the largest cumulative time")
     return p.parse_args(argv)
@@ -96,6 +101,26 @@ def main(argv=None):
             import pstats
             pstats.Stats(profile, stream=sys.stdout).sort_stats("cumulative") \
                 .print_stats(args.profile)
+        for workers in args.loaders:
+            print(f"    feed, {workers} threads: "
+                  f"{feed_rate(dataset, config, ids, workers):.2f} images/s", flush=True)
+
+
+def feed_rate(dataset, config, ids, workers):
+    """Images per second of DataSequence's feed (batches of one) over two passes of ``ids``,
+    after its first batch (which starts the loaders)."""
+    from mrcnn.data.pipeline import DataSequence
+    sequence = DataSequence(dataset, config, image_ids=ids, batch_size=1, seed=0,
+                            workers=workers)
+    feed = sequence._endless()
+    try:
+        next(feed)
+        start = time.perf_counter()
+        for _ in range(2 * len(ids)):
+            next(feed)
+        return 2 * len(ids) / (time.perf_counter() - start)
+    finally:
+        feed.close()
 
 
 if __name__ == "__main__":

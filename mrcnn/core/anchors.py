@@ -16,7 +16,6 @@ level feature-map cells row by row (y outer, x inner), within a cell one anchor 
 """
 import functools
 import math
-import threading
 import weakref
 
 import numpy as np
@@ -244,8 +243,10 @@ class AnchorIndex:
         return np.sort(np.concatenate(parts))
 
 
+#: id(anchors) -> (weak reference to the anchors, their AnchorIndex). No lock: a race between
+#: loader threads at most builds one index twice, and a lock held by a thread when a loader
+#: process forks would stay locked in the child.
 _INDEXES = {}
-_INDEXES_LOCK = threading.Lock()
 
 
 def anchor_index(anchors):
@@ -254,11 +255,9 @@ def anchor_index(anchors):
     if getattr(anchors, "flags", None) is None or anchors.flags.writeable:
         return AnchorIndex(anchors)
     key = id(anchors)
-    with _INDEXES_LOCK:
-        entry = _INDEXES.get(key)
-        if entry is not None and entry[0]() is anchors:
-            return entry[1]
+    entry = _INDEXES.get(key)
+    if entry is not None and entry[0]() is anchors:
+        return entry[1]
     index = AnchorIndex(anchors)
-    with _INDEXES_LOCK:
-        _INDEXES[key] = (weakref.ref(anchors, lambda _, key=key: _INDEXES.pop(key, None)), index)
+    _INDEXES[key] = (weakref.ref(anchors, lambda _, key=key: _INDEXES.pop(key, None)), index)
     return index
