@@ -45,25 +45,45 @@ def tiny_config_file(path, **overrides):
     return path
 
 
+def array_dataset_class():
+    """The in-memory Dataset of the tests: images, masks and class ids held in image_info
+    ("image", "mask", "class_ids"), added with ``add_array``."""
+    global _ArrayDataset
+    if _ArrayDataset is None:
+        from mrcnn.datasets.base import Dataset
+
+        class ArrayDataset(Dataset):
+            def add_array(self, image, mask, class_ids, source="toy"):
+                self.add_image(source, image_id=len(self.image_info), path=None,
+                               image=image, mask=mask, class_ids=class_ids)
+
+            def load_image(self, image_id):
+                return self.image_info[image_id]["image"]
+
+            def load_mask(self, image_id):
+                info = self.image_info[image_id]
+                return info["mask"], info["class_ids"]
+
+            def image_reference(self, image_id):
+                return "{}://{}".format(self.image_info[image_id]["source"], image_id)
+
+        _ArrayDataset = ArrayDataset
+    return _ArrayDataset
+
+
+_ArrayDataset = None
+
+
 def rectangles_dataset(count=4, size=64, empty_ids=(), seed=0):
-    """A prepared in-memory Dataset of bright rectangles (classes 1..3) on a dark background.
+    """A prepared in-memory Dataset (array_dataset_class) of bright rectangles (classes 1..3)
+    on a dark background.
 
     Images listed in ``empty_ids`` have no instances.
     """
     import numpy as np
 
-    from mrcnn.datasets.base import Dataset
-
-    class Rectangles(Dataset):
-        def load_image(self, image_id):
-            return self.image_info[image_id]["image"]
-
-        def load_mask(self, image_id):
-            info = self.image_info[image_id]
-            return info["mask"], info["class_ids"]
-
     rng = np.random.default_rng(seed)
-    dataset = Rectangles()
+    dataset = array_dataset_class()()
     for class_id, name in enumerate(["a", "b", "c"], start=1):
         dataset.add_class("rect", class_id, name)
     for i in range(count):
@@ -76,7 +96,7 @@ def rectangles_dataset(count=4, size=64, empty_ids=(), seed=0):
             h, w = rng.integers(12, size // 2, 2)
             mask[y:y + h, x:x + w, k] = True
             image[mask[..., k]] = 60 * class_ids[k] + 40
-        dataset.add_image("rect", i, None, image=image, mask=mask, class_ids=class_ids)
+        dataset.add_array(image, mask, class_ids, source="rect")
     dataset.prepare()
     return dataset
 

@@ -9,8 +9,7 @@ import types
 import numpy as np
 import pytest
 
-from mrcnn.datasets.base import Dataset
-from tiny import tiny_config
+from tiny import array_dataset_class, tiny_config
 
 BRIGHT = 200
 DARK = 10
@@ -22,22 +21,8 @@ def data_config():
     return tiny_config(NUM_CLASSES=1 + 2, MAX_GT_INSTANCES=4, MINI_MASK_SHAPE=(16, 16))
 
 
-class ArrayDataset(Dataset):
-    """Images and masks held in memory (image_info "image", "mask", "class_ids")."""
-
-    def add_array(self, image, mask, class_ids, source="toy"):
-        self.add_image(source, image_id=len(self.image_info), path=None,
-                       image=image, mask=mask, class_ids=class_ids)
-
-    def load_image(self, image_id):
-        return self.image_info[image_id]["image"]
-
-    def load_mask(self, image_id):
-        info = self.image_info[image_id]
-        return info["mask"], info["class_ids"]
-
-    def image_reference(self, image_id):
-        return "toy://{}".format(image_id)
+#: The tests' in-memory Dataset (tests/tiny.py).
+ArrayDataset = array_dataset_class()
 
 
 def boxes_image(height, width, boxes, class_ids=None):
