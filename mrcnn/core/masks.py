@@ -100,31 +100,33 @@ def resize_mask(mask, scale, padding, crop=None):
     Matterport, which skipped the padding when a crop was given).
     """
     mask = _as_masks(mask, "mask")
-    if len(padding) < 2:
-        raise ValueError("padding must be [(top, bottom), (left, right), (0, 0)], got {!r}"
-                         .format(padding))
     # Nearest-neighbour zoom is separable: the rows and columns scipy.ndimage.zoom(order=0)
-    # picks are those it picks when zooming their indices, so the mask is gathered with them
-    # (the same pixels as zooming the [H, W, N] array, several times faster).
-    rows, cols = (_zoomed_indices(size, scale) for size in mask.shape[:2])
+    # picks are those it picks when zooming their indices, so the mask is gathered with them,
+    # after the crop and with the padding (the same pixels as zooming the [H, W, N] array,
+    # cropping and padding it, several times faster).
+    rows, cols = _final_indices(mask.shape[:2], scale, padding, crop)
     mask = mask[np.maximum(rows, 0)[:, np.newaxis], np.maximum(cols, 0)[np.newaxis, :]]
     mask[rows < 0] = 0
     mask[:, cols < 0] = 0
-    if crop is not None:
-        y, x, h, w = crop
-        mask = mask[y:y + h, x:x + w]
-    padding = [tuple(p) for p in padding[:2]] + [(0, 0)]
-    return np.pad(mask, padding, mode="constant", constant_values=0)
+    return mask
 
 
-def _final_indices(size, scale, crop_start, crop_size, pad_before, pad_after):
-    """The input index of each position of one axis after resize_mask's zoom, crop and padding
-    (-1 where the output is 0: zoom's fill or padding)."""
-    index = _zoomed_indices(size, scale)
-    if crop_start is not None:
-        index = index[crop_start:crop_start + crop_size]
-    return np.concatenate([np.full(pad_before, -1, np.intp), index,
-                           np.full(pad_after, -1, np.intp)])
+def _final_indices(shape, scale, padding, crop):
+    """The input row and column of each pixel of resize_mask's output: zoom, then crop, then
+    padding (int arrays, -1 where the output is 0: zoom's fill or padding)."""
+    if len(padding) < 2:
+        raise ValueError("padding must be [(top, bottom), (left, right), (0, 0)], got {!r}"
+                         .format(padding))
+    starts = (crop[0], crop[1]) if crop is not None else (None, None)
+    sizes = (crop[2], crop[3]) if crop is not None else (None, None)
+    out = []
+    for size, start, length, (before, after) in zip(shape, starts, sizes, padding[:2]):
+        index = _zoomed_indices(size, scale)
+        if start is not None:
+            index = index[start:start + length]
+        out.append(np.concatenate([np.full(int(before), -1, np.intp), index,
+                                   np.full(int(after), -1, np.intp)]))
+    return out
 
 
 def resize_and_minimize_masks(mask, scale, padding, crop, mini_shape):
@@ -139,13 +141,7 @@ def resize_and_minimize_masks(mask, scale, padding, crop, mini_shape):
     equal to the reference's; shape (height, width) of the resized mask.
     """
     mask = _as_masks(mask, "mask")
-    if len(padding) < 2:
-        raise ValueError("padding must be [(top, bottom), (left, right), (0, 0)], got {!r}"
-                         .format(padding))
-    (top, bottom), (left, right) = (tuple(int(v) for v in p) for p in padding[:2])
-    y, x, h, w = crop if crop is not None else (None, None, None, None)
-    rows = _final_indices(mask.shape[0], scale, y, h, top, bottom)
-    cols = _final_indices(mask.shape[1], scale, x, w, left, right)
+    rows, cols = _final_indices(mask.shape[:2], scale, padding, crop)
     mini_shape = tuple(int(v) for v in mini_shape)
     source_boxes = extract_bboxes(mask)
     keep = np.zeros(mask.shape[-1], bool)
