@@ -161,7 +161,7 @@ def resize_and_minimize_masks(mask, scale, padding, crop, mini_shape):
         by1, by2, bx1, bx2 = in_rows[0], in_rows[-1] + 1, in_cols[0], in_cols[-1] + 1
         keep[i] = True
         boxes.append([ys[0] + by1, xs[0] + bx1, ys[0] + by2, xs[0] + bx2])
-        minis.append(np.around(resize(block[by1:by2, bx1:bx2], mini_shape)).astype(bool))
+        minis.append(_mini_mask(block[by1:by2, bx1:bx2], mini_shape))
     bbox = np.array(boxes, dtype=np.int32).reshape(-1, 4)
     mini_mask = (np.stack(minis, axis=-1) if minis
                  else np.zeros(mini_shape + (0,), dtype=bool))
@@ -192,9 +192,14 @@ def minimize_mask(bbox, mask, mini_shape):
         if m.size == 0:
             raise ValueError("minimize_mask: instance {} has a bounding box of zero area {}"
                              .format(i, tuple(int(v) for v in bbox[i])))
-        m = resize(m, mini_shape)
-        mini_mask[:, :, i] = np.around(m).astype(bool)
+        mini_mask[:, :, i] = _mini_mask(m, mini_shape)
     return mini_mask
+
+
+def _mini_mask(box_content, mini_shape):
+    """One instance's box content [h, w] bool resized bilinearly to mini_shape and rounded
+    (np.around: exactly 0.5 is False), Matterport's mini-mask rule."""
+    return np.around(resize(box_content, mini_shape)).astype(bool)
 
 
 def expand_mask(bbox, mini_mask, image_shape):
