@@ -27,6 +27,9 @@ setup(
         "pycocotools>=2.0.8",
         "albumentations>=2,<3",
         "pyyaml>=6",
+        # The input pipeline's inner loops (mrcnn/core/kernels.py): bilinear resizing equal to
+        # scikit-image's, about 10x faster, and releasing the GIL for the loading threads.
+        "numba>=0.60",
     ],
     entry_points={"console_scripts": ["mrcnn=mrcnn.cli:main"]},
     extras_require={

@@ -29,11 +29,12 @@ import numpy as np
 import skimage.transform
 import skimage.util
 
+from mrcnn.core.kernels import bilinear_resize, channel_lookup
 from mrcnn.core.meta import compose_image_meta
 
 __all__ = ["RESIZE_MODES", "resize", "resize_scale", "resized_shape",
-           "check_multiple_of_64", "resize_image", "mold_image", "unmold_image",
-           "mold_for_inference"]
+           "check_multiple_of_64", "resize_image", "mold_image", "mold_image_float32",
+           "unmold_image", "mold_for_inference"]
 
 #: The modes resize_image accepts.
 RESIZE_MODES = ("none", "square", "pad64", "crop", "scale_pad64")
@@ -46,7 +47,11 @@ def resize(image, output_shape, order=1, mode="constant", cval=0, clip=True,
     Same arguments as skimage.transform.resize, but anti_aliasing defaults to False (the
     behaviour Matterport's models were trained with). A bool image resized with order > 0 is
     resampled as float 0/1 (scikit-image >= 0.19 refuses to interpolate bool arrays; older
-    versions converted them to float like this).
+    versions converted them to float like this). Bilinear resizing with the defaults (order 1,
+    mode "constant", cval 0, no anti-aliasing), which is what the input pipeline does to every
+    image and mini-mask, is computed by core.kernels' compiled loop, with the same values
+    bit for bit; order 0 of a multi-channel image is resized channel by channel (also the same
+    values, about twice as fast).
 
     image: [height, width] or [height, width, channels].
     output_shape: (new_height, new_width) (trailing dims, if given, as in scikit-image).
@@ -59,21 +64,36 @@ def resize(image, output_shape, order=1, mode="constant", cval=0, clip=True,
     options = dict(order=order, mode=mode, cval=cval, clip=clip, preserve_range=preserve_range,
                    anti_aliasing=anti_aliasing, anti_aliasing_sigma=anti_aliasing_sigma)
     output_shape = tuple(output_shape)
-    if (image.ndim == 3 and image.shape[2] > 1 and order <= 1 and not anti_aliasing
-            and output_shape[2:] in ((), image.shape[2:])):
+    same_channels = output_shape[2:] in ((), image.shape[2:])
+    if (order == 1 and mode == "constant" and cval == 0 and not anti_aliasing
+            and image.ndim in (2, 3) and same_channels and image.size
+            and (np.issubdtype(image.dtype, np.number))):
+        floats = image if preserve_range else skimage.util.img_as_float(image)
+        if floats.dtype == np.float16:
+            floats = floats.astype(np.float32)
+        out = bilinear_resize(floats, output_shape[:2])
+        # scikit-image keeps float32 (computing in float64 as here, scipy casts at the end).
+        out = out.astype(np.float32 if floats.dtype == np.float32 else np.float64, copy=False)
+        return _clip_as_scikit_image(out, image, options)
+    if image.ndim == 3 and image.shape[2] > 1 and order == 0 and same_channels:
         return _resize_by_channel(image, output_shape[:2], options)
     return skimage.transform.resize(image, output_shape, **options)
 
 
 def _resize_by_channel(image, output_shape, options):
-    """skimage.transform.resize of [H, W, C] ``image`` with ``options`` (order 0 or 1, no
-    anti-aliasing), computed channel by channel: about twice as fast, and the same pixels. The
-    channel axis is sampled at whole coordinates, where nearest and linear interpolation weigh
-    one value by exactly 1; the clip to the input's range (scikit-image's, which takes in the
-    fill value cval where it shows) is done here over all channels, not per channel."""
+    """skimage.transform.resize of [H, W, C] ``image`` with ``options`` (order 0, no
+    anti-aliasing), computed channel by channel: about twice as fast, and the same pixels (the
+    channel axis is sampled at whole coordinates, where nearest interpolation weighs one value
+    by exactly 1)."""
     unclipped = dict(options, clip=False)
     out = np.stack([skimage.transform.resize(image[..., c], output_shape, **unclipped)
                     for c in range(image.shape[2])], axis=-1)
+    return _clip_as_scikit_image(out, image, options)
+
+
+def _clip_as_scikit_image(out, image, options):
+    """scikit-image's clip of a resized ``out`` to the range of the input ``image`` (taking in
+    the fill value cval where it shows), over all channels together, in place."""
     if not options["clip"]:
         return out
     bounds = np.array([image.min(), image.max()], dtype=image.dtype)
@@ -206,7 +226,10 @@ def resize_image(image, min_dim=None, max_dim=None, min_scale=None, mode="square
     if mode == "none":
         return image, window, scale, padding, crop
     if scale != 1:
-        image = resize(image, (round(h * scale), round(w * scale)), preserve_range=True)
+        # Truncated to the input dtype now (as Matterport at the end: zero padding and
+        # cropping commute with the cast), so that padding copies the small dtype.
+        image = resize(image, (round(h * scale), round(w * scale)),
+                       preserve_range=True).astype(image_dtype)
 
     h, w = image.shape[:2]
     if mode == "square":
@@ -260,6 +283,27 @@ def mold_image(images, config):
     """
     mean = _mean_pixel(images, config)
     return np.asarray(images).astype(np.float32) - mean
+
+
+def mold_image_float32(image, config, out=None):
+    """mold_image(image, config).astype(np.float32), what the network computes on: for a uint8
+    image [H, W, C] by a lookup in a table of mold_image's values for all 256 values of each
+    channel (the same values, in one pass instead of three over float64).
+
+    out: optional float32 [H, W, C] to write into (a slot of the batch array).
+    Returns: float32 [H, W, C].
+    """
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3:
+        molded = mold_image(image, config).astype(np.float32)
+        if out is None:
+            return molded
+        out[...] = molded
+        return out
+    values = np.broadcast_to(np.arange(256, dtype=np.uint8)[:, np.newaxis],
+                             (256, image.shape[2]))
+    table = mold_image(values, config).astype(np.float32)
+    return channel_lookup(image, table, out)
 
 
 def unmold_image(normalized_images, config):

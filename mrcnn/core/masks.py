@@ -6,6 +6,11 @@ Glossary:
     mini-mask   [mini_h, mini_w, instances] bool: each instance's box content resized to a small
                 fixed shape (config.MINI_MASK_SHAPE) to save memory; expand_mask undoes it.
     network mask  [h, w] float in [0, 1] for one detection (e.g. 28x28 sigmoid output).
+    mask crops  the instances of a mask without the full-size array: a list of N (y, x, content)
+                with content bool [h, w] the instance's pixels inside its tight box
+                (y, x, y + h, x + w), or None for an instance without pixels. Loaders that
+                draw shapes give them (Dataset.load_mask_crops), so that the input pipeline
+                never builds [height, width, N].
 
 Resampling is Matterport's: scipy.ndimage.zoom(order=0) for resize_mask (so boxes computed
 from resized masks match Matterport's), bilinear skimage resize + rounding for mini-masks, and
@@ -20,7 +25,8 @@ from mrcnn.core.boxes import extract_bboxes
 from mrcnn.core.images import resize
 
 __all__ = ["compute_overlaps_masks", "resize_mask", "minimize_mask", "expand_mask",
-           "unmold_mask", "resize_and_minimize_masks"]
+           "unmold_mask", "mask_crops", "crop_from_pixels", "resize_and_minimize_masks",
+           "resize_and_minimize_crops"]
 
 
 def _as_masks(masks, name):
@@ -129,6 +135,28 @@ def _final_indices(shape, scale, padding, crop):
     return out
 
 
+def mask_crops(mask):
+    """The mask crops (see the glossary) of a mask [height, width, N]."""
+    mask = _as_masks(mask, "mask")
+    crops = []
+    for i, (y1, x1, y2, x2) in enumerate(extract_bboxes(mask)):
+        crops.append((int(y1), int(x1), mask[y1:y2, x1:x2, i].astype(bool))
+                     if y2 > y1 else None)
+    return crops
+
+
+def crop_from_pixels(rows, cols):
+    """The mask crop (y, x, content) of the pixels (rows[k], cols[k]) (repeats allowed), or
+    None when there are none."""
+    rows, cols = np.asarray(rows, np.intp), np.asarray(cols, np.intp)
+    if rows.size == 0:
+        return None
+    y, x = int(rows.min()), int(cols.min())
+    content = np.zeros((int(rows.max()) - y + 1, int(cols.max()) - x + 1), dtype=bool)
+    content[rows - y, cols - x] = True
+    return y, x, content
+
+
 def resize_and_minimize_masks(mask, scale, padding, crop, mini_shape):
     """What resize_mask, dropping the instances it empties, extract_bboxes and minimize_mask
     give, without building the resized [H, W, N] masks: each instance is gathered only over
@@ -141,18 +169,27 @@ def resize_and_minimize_masks(mask, scale, padding, crop, mini_shape):
     equal to the reference's; shape (height, width) of the resized mask.
     """
     mask = _as_masks(mask, "mask")
-    rows, cols = _final_indices(mask.shape[:2], scale, padding, crop)
+    return resize_and_minimize_crops(mask_crops(mask), mask.shape[:2], scale, padding, crop,
+                                     mini_shape)
+
+
+def resize_and_minimize_crops(crops, shape, scale, padding, crop, mini_shape):
+    """resize_and_minimize_masks of the mask [shape[0], shape[1], N] whose mask crops are
+    ``crops`` (see the glossary): the same results, from the crops alone."""
+    rows, cols = _final_indices(tuple(int(v) for v in shape[:2]), scale, padding, crop)
     mini_shape = tuple(int(v) for v in mini_shape)
-    source_boxes = extract_bboxes(mask)
-    keep = np.zeros(mask.shape[-1], bool)
+    keep = np.zeros(len(crops), bool)
     boxes, minis = [], []
-    for i, (sy1, sx1, sy2, sx2) in enumerate(source_boxes):
-        # The resized rows and columns that read the instance's box; all others are 0.
-        ys = np.flatnonzero((rows >= sy1) & (rows < sy2))
-        xs = np.flatnonzero((cols >= sx1) & (cols < sx2))
-        if sy2 <= sy1 or ys.size == 0 or xs.size == 0:
+    for i, instance in enumerate(crops):
+        if instance is None:
             continue
-        block = mask[rows[ys][:, np.newaxis], cols[xs][np.newaxis, :], i].astype(bool)
+        sy, sx, content = instance
+        # The resized rows and columns that read the instance's box; all others are 0.
+        ys = np.flatnonzero((rows >= sy) & (rows < sy + content.shape[0]))
+        xs = np.flatnonzero((cols >= sx) & (cols < sx + content.shape[1]))
+        if ys.size == 0 or xs.size == 0:
+            continue
+        block = content[(rows[ys] - sy)[:, np.newaxis], (cols[xs] - sx)[np.newaxis, :]]
         # ys and xs are runs (the indices grow along each axis), so the block is the resized
         # mask's rectangle ys[0]..ys[-1] x xs[0]..xs[-1].
         in_rows, in_cols = np.flatnonzero(block.any(axis=1)), np.flatnonzero(block.any(axis=0))

@@ -20,7 +20,7 @@ import numpy as np
 
 from mrcnn.core.boxes import extract_bboxes
 from mrcnn.core.images import check_multiple_of_64, resize_image
-from mrcnn.core.masks import minimize_mask, resize_and_minimize_masks, resize_mask
+from mrcnn.core.masks import mask_crops, minimize_mask, resize_and_minimize_crops, resize_mask
 from mrcnn.core.meta import compose_image_meta
 from mrcnn.data.augmentation import apply_augmentation
 
@@ -75,6 +75,24 @@ def _checked_mask(mask, class_ids, image, where):
     return mask.astype(bool), class_ids.astype(np.int32)
 
 
+def _checked_crops(dataset, image_id, image, where):
+    """(crops, class_ids int32 [N]) from dataset.load_mask_crops, or None where the dataset
+    gives none (then load_mask is used); a ValueError when they do not fit the image."""
+    load_crops = getattr(dataset, "load_mask_crops", None)     # Matterport-style datasets lack it
+    result = load_crops(image_id) if load_crops is not None else None
+    if result is None:
+        return None
+    crops, class_ids, shape = result
+    class_ids = np.asarray(class_ids, dtype=np.int32).reshape(-1)
+    if len(crops) != class_ids.shape[0]:
+        raise ValueError("{}: load_mask_crops returned {} instances but {} class_ids"
+                         .format(where, len(crops), class_ids.shape[0]))
+    if crops and tuple(shape) != image.shape[:2]:
+        raise ValueError("{}: mask is {}x{} but the image is {}x{}".format(
+            where, shape[0], shape[1], image.shape[0], image.shape[1]))
+    return crops, class_ids
+
+
 def load_image_gt(dataset, config, image_id, augment=False, augmentation=None,
                   use_mini_mask=False, *, rng=None):
     """Load and return ground truth data for an image (image, mask, bounding boxes).
@@ -113,7 +131,14 @@ def load_image_gt(dataset, config, image_id, augment=False, augmentation=None,
         if image.ndim != 3:
             raise ValueError("{}: load_image must return [height, width, channels], got shape {}"
                              .format(where, image.shape))
-        mask, class_ids = _checked_mask(*dataset.load_mask(image_id), image, where)
+        # Mini-masks and nothing that needs full masks: the dataset's mask crops where it
+        # gives them (the same instances, without the [H, W, N] array).
+        fast = use_mini_mask and not augment and augmentation is None
+        crops = _checked_crops(dataset, image_id, image, where) if fast else None
+        if crops is None:
+            mask, class_ids = _checked_mask(*dataset.load_mask(image_id), image, where)
+        else:
+            crops, class_ids = crops
         original_shape = image.shape
         image, window, scale, padding, crop = resize_image(
             image,
@@ -124,11 +149,13 @@ def load_image_gt(dataset, config, image_id, augment=False, augmentation=None,
             rng=rng)
         if config.IMAGE_RESIZE_MODE == "none":
             check_multiple_of_64(image.shape, where)
-        if use_mini_mask and not augment and augmentation is None:
+        if fast:
             # Mini-masks straight from each instance's box: the same boxes and mini-masks as
             # the general path below, without the resized [H, W, N] masks.
-            keep, bbox, mask, mask_shape = resize_and_minimize_masks(
-                mask, scale, padding, crop, config.MINI_MASK_SHAPE)
+            if crops is None:
+                crops = mask_crops(mask)
+            keep, bbox, mask, mask_shape = resize_and_minimize_crops(
+                crops, original_shape[:2], scale, padding, crop, config.MINI_MASK_SHAPE)
             _check_mask_shape(mask_shape, image, where)
             image_meta = compose_image_meta(image_id, original_shape, image.shape, window,
                                             scale, _active_class_ids(dataset, image_id))

@@ -43,7 +43,7 @@ import numpy as np
 
 from mrcnn.core.anchors import get_pixel_anchors
 from mrcnn.core.contracts import INPUT_NAMES, INPUT_ROI, TARGET_NAMES  # noqa: F401 (public)
-from mrcnn.core.images import mold_image
+from mrcnn.core.images import mold_image_float32
 from mrcnn.core.meta import with_image_shape
 from mrcnn.data.grouping import grouped_batches, image_batch_shapes
 from mrcnn.data.image_gt import errors_naming_image, load_image_gt
@@ -176,8 +176,7 @@ def build_batch(dataset, config, image_ids, augment=False, augmentation=None, ra
     max_gt = int(config.MAX_GT_INSTANCES)
     mask_shape = items[0]["gt_masks"].shape[:2]
     batch = {
-        "input_image": np.stack([mold_image(item["image"], config) for item in items])
-                         .astype(np.float32),
+        "input_image": np.empty((batch_size,) + items[0]["image"].shape, dtype=np.float32),
         "input_image_meta": np.stack([item["image_meta"] for item in items]).astype(np.float32),
         "input_rpn_match": np.stack([item["rpn_match"] for item in items])[:, :, np.newaxis]
                              .astype(np.int32),
@@ -187,6 +186,7 @@ def build_batch(dataset, config, image_ids, augment=False, augmentation=None, ra
         "input_gt_masks": np.zeros((batch_size,) + mask_shape + (max_gt,), dtype=bool),
     }
     for b, item in enumerate(items):
+        mold_image_float32(item["image"], config, out=batch["input_image"][b])
         count = item["gt_class_ids"].shape[0]
         batch["input_gt_class_ids"][b, :count] = item["gt_class_ids"]
         batch["input_gt_boxes"][b, :count] = item["gt_boxes"]

@@ -262,6 +262,19 @@ class Dataset:
         class_ids = np.empty([0], np.int32)
         return mask, class_ids
 
+    def load_mask_crops(self, image_id):
+        """Optional fast path of load_mask for the training pipeline (mini-masks, no
+        augmentation): the image's instances without full-size masks.
+
+        Returns None (this default: the pipeline calls load_mask), or (crops, class_ids,
+        (height, width)): crops, a list of (y, x, content bool [h, w]) per instance, each
+        instance's pixels inside its tight box, or None for an instance without pixels (see
+        mrcnn.core.masks); class_ids as load_mask's; the size of the mask load_mask would give.
+        A loader that defines it gives exactly the instances of its load_mask, and returns None
+        when a subclass overrides load_mask.
+        """
+        return None
+
     # ------------------------------------------------------------------ summary
     def summary(self, verbose=True):
         """Count images, instances per class, images without instances and skipped annotations.

@@ -183,12 +183,38 @@ class CocoDataset(ImageFileDataset):
             return super().load_mask(image_id)
 
         height, width = image_info["height"], image_info["width"]
-        instance_masks = []
-        class_ids = []
-        annotations = self.image_info[image_id]["annotations"]
-        # Build mask of shape [height, width, instance_count] and list
-        # of class IDs that correspond to each channel of the mask.
-        for annotation in annotations:
+        instance_masks, class_ids = [], []
+        for m, class_id in self._instance_masks(image_info):
+            instance_masks.append(m)
+            class_ids.append(class_id)
+        # Pack instance masks into an array
+        if class_ids:
+            mask = np.stack(instance_masks, axis=2).astype(bool)
+            class_ids = np.array(class_ids, dtype=np.int32)
+            return mask, class_ids
+        return np.zeros([height, width, 0], dtype=bool), np.zeros([0], dtype=np.int32)
+
+    def load_mask_crops(self, image_id):
+        """load_mask's instances as mask crops (Dataset.load_mask_crops): each annotation is
+        decoded alone and cut to its box, without the [height, width, instances] array; None
+        for images of other sources or when a subclass overrides load_mask."""
+        image_info = self._info(self.image_info, image_id, "image")
+        if image_info["source"] != SOURCE or type(self).load_mask is not CocoDataset.load_mask:
+            return None
+        crops, class_ids = [], []
+        for m, class_id in self._instance_masks(image_info):
+            rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+            y1, y2, x1, x2 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+            crops.append((int(y1), int(x1), m[y1:y2, x1:x2].astype(bool)))
+            class_ids.append(class_id)
+        return (crops, np.array(class_ids, dtype=np.int32).reshape(-1),
+                (image_info["height"], image_info["width"]))
+
+    def _instance_masks(self, image_info):
+        """(mask [height, width], class_id) of each annotation of the image that load_mask
+        keeps: classes of the dataset, at least one pixel; crowds with negative ids."""
+        height, width = image_info["height"], image_info["width"]
+        for annotation in image_info["annotations"]:
             class_id = self.map_source_class_id(
                 "{}.{}".format(SOURCE, annotation['category_id']))
             if class_id:
@@ -206,15 +232,7 @@ class CocoDataset(ImageFileDataset):
                     # smaller than the given dimensions. If so, resize it.
                     if m.shape[0] != height or m.shape[1] != width:
                         m = np.ones([height, width], dtype=bool)
-                instance_masks.append(m)
-                class_ids.append(class_id)
-
-        # Pack instance masks into an array
-        if class_ids:
-            mask = np.stack(instance_masks, axis=2).astype(bool)
-            class_ids = np.array(class_ids, dtype=np.int32)
-            return mask, class_ids
-        return np.zeros([height, width, 0], dtype=bool), np.zeros([0], dtype=np.int32)
+                yield m, class_id
 
     def _skip_once(self, image_info, annotation):
         """Record an annotation whose mask is empty, the first time load_mask meets it."""

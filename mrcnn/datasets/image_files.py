@@ -21,7 +21,7 @@ import os
 from mrcnn.datasets.annotation_files import embedded_image
 from mrcnn.datasets.base import Dataset, DatasetError, few, missing_files_message
 from mrcnn.datasets.image_io import image_size, read_image
-from mrcnn.datasets.rasterize import instances_mask
+from mrcnn.datasets.rasterize import instance_crops, instances_mask
 
 __all__ = ["ImageFileDataset"]
 
@@ -81,6 +81,18 @@ class ImageFileDataset(Dataset):
         if "instances" not in info:
             return super().load_mask(image_id)
         return instances_mask(info["instances"], info["height"], info["width"])
+
+    def load_mask_crops(self, image_id):
+        """load_mask's instances as mask crops (Dataset.load_mask_crops), drawn from the
+        image's "instances"; None when a subclass overrides load_mask or the image has no
+        "instances"."""
+        if type(self).load_mask is not ImageFileDataset.load_mask:
+            return None
+        info = self._info(self.image_info, image_id, "image")
+        if "instances" not in info:
+            return None
+        crops, class_ids = instance_crops(info["instances"], info["height"], info["width"])
+        return crops, class_ids, (info["height"], info["width"])
 
     def image_reference(self, image_id):
         """The image's path (or the annotation file that embeds it)."""

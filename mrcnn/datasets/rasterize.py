@@ -28,6 +28,8 @@ import numpy as np
 import PIL.Image
 import skimage.draw
 
+from mrcnn.core.masks import crop_from_pixels
+
 __all__ = ["ShapeError", "polygon", "rectangle", "disk", "ellipse", "bitmap",
            "circle_from_points", "points_array", "draw_shape", "instances_mask", "mask_area"]
 
@@ -161,6 +163,19 @@ def instances_mask(instances, height, width):
             mask[rows, cols, i] = True
     class_ids = np.array([class_id for class_id, _ in instances], dtype=np.int32)
     return mask, class_ids
+
+
+def instance_crops(instances, height, width):
+    """(crops, class_ids int32 [N]) of the instances of instances_mask, as mask crops (see
+    mrcnn.core.masks): the same pixels, without the [height, width, N] array."""
+    crops = []
+    for _, shapes in instances:
+        pixels = [shape_pixels(shape, height, width) for shape in shapes]
+        rows = np.concatenate([np.zeros(0, np.intp)] + [r for r, _ in pixels])
+        cols = np.concatenate([np.zeros(0, np.intp)] + [c for _, c in pixels])
+        crops.append(crop_from_pixels(rows, cols))
+    class_ids = np.array([class_id for class_id, _ in instances], dtype=np.int32)
+    return crops, class_ids
 
 
 def mask_area(instance_shapes, height, width):

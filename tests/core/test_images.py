@@ -256,7 +256,13 @@ def test_check_multiple_of_64_names_the_image_and_the_fix():
     ((40, 30, 2), (77, 59), np.float64, 0, True),    # nearest neighbour
     ((40, 30, 3), (77, 59, 3), bool, 1, False),      # bool interpolated as float
     ((10, 27, 3), (207, 491), np.float32, 1, False), # border rows mix in cval 0 below channel
-])                                                   # 0's minimum: clipped as one image
+                                                     # 0's minimum: clipped as one image
+    ((576, 768, 3), (768, 1024), np.uint8, 1, True), # a kudzu photo to 1024 (the pipeline)
+    ((1, 1, 3), (5, 7), np.uint8, 1, True),          # one pixel: every output reads the border
+    ((33, 21), (56, 56), bool, 1, False),            # a mini-mask: 2-D bool box content
+    ((64, 48), (17, 130), np.int16, 1, False),       # 2-D, integer scaled to [-1, 1]
+    ((23, 19, 2), (40, 11), np.float16, 1, True),    # float16 computed as float32
+])
 def test_resize_gives_the_pixels_of_one_scikit_image_call(shape, out, dtype, order,
                                                           preserve_range):
     # resize() may resample channel by channel for speed; the pixels must be those of one

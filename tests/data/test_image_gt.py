@@ -1,4 +1,5 @@
 """Tests of mrcnn.data.image_gt.load_image_gt."""
+import os
 import sys
 
 import numpy as np
@@ -195,36 +196,59 @@ def test_augmentation_must_keep_the_size(config, make_dataset, helpers):
         load_image_gt(dataset, config, 0, augmentation=lambda im, m: (im[2:], m[2:]))
 
 
-@pytest.mark.parametrize("mode, min_dim, max_dim", [("square", 800, 1024),
-                                                    ("scale_pad64", 256, 384),
-                                                    ("crop", 256, 256)])
-def test_mini_masks_without_full_masks_equal_the_general_path_on_real_photos(mode, min_dim,
-                                                                              max_dim):
-    """Without augmentation load_image_gt builds mini-masks from each instance's box; an
-    identity augmentation takes the general path (full resized masks, extract_bboxes,
-    minimize_mask). Same image, meta, ids, boxes and mini-masks on the real kudzu photos."""
-    import os
+SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "datasets")
 
-    from mrcnn.config import Config
-    from mrcnn.datasets import ViaDataset
-    path = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "datasets",
-                        "via_kudzu", "train", "via_region_data.json")
+
+def _real_dataset(name, dataset_class=None):
+    """A loader of the shared real sets: VIA polygons (kudzu, rice leaf) or COCO json."""
+    from mrcnn.datasets import CocoDataset, ViaDataset
+    if name == "coco_icevision":
+        path = os.path.join(SHARED, name, "annotations.json")
+        dataset = (dataset_class or CocoDataset)()
+        load = lambda: dataset.load_coco(path, os.path.join(SHARED, name, "images"))  # noqa: E731
+    else:
+        path = os.path.join(SHARED, name, "train", "via_region_data.json")
+        dataset = (dataset_class or ViaDataset)()
+        load = lambda: dataset.load_via(path)                                      # noqa: E731
     if not os.path.exists(path):
-        pytest.skip("../shared/datasets/via_kudzu is not here")
-    dataset = ViaDataset()
-    dataset.load_via(path)
+        pytest.skip("../shared/datasets/{} is not here".format(name))
+    load()
     dataset.prepare()
+    return dataset
 
-    class Kudzu(Config):
-        NAME = "kudzu"
+
+def _real_config(dataset, mode, min_dim, max_dim):
+    from mrcnn.config import Config
+
+    class Real(Config):
+        NAME = "real"
         NUM_CLASSES = dataset.num_classes
         IMAGES_PER_GPU = 1
         IMAGE_RESIZE_MODE = mode
         IMAGE_MIN_DIM = min_dim
         IMAGE_MAX_DIM = max_dim
+    return Real()
 
-    config = Kudzu()
-    for image_id in dataset.image_ids[:5]:
+
+@pytest.mark.parametrize("name, mode, min_dim, max_dim", [
+    ("via_kudzu", "square", 800, 1024),
+    ("via_kudzu", "scale_pad64", 256, 384),
+    ("via_kudzu", "crop", 256, 256),
+    ("via_rice_leaf", "square", 320, 512),
+    ("coco_icevision", "square", 512, 640),          # polygons, RLE and a crowd
+    ("coco_icevision", "crop", 320, 320),
+])
+def test_mini_masks_without_full_masks_equal_the_general_path_on_real_photos(name, mode,
+                                                                              min_dim, max_dim):
+    """Without augmentation load_image_gt builds mini-masks from the loader's mask crops (no
+    [H, W, N] array at all); an identity augmentation takes the general path (load_mask, full
+    resized masks, extract_bboxes, minimize_mask). Same image, meta, ids, boxes and mini-masks
+    on the real sets."""
+    dataset = _real_dataset(name)
+    config = _real_config(dataset, mode, min_dim, max_dim)
+    instances = 0
+    for image_id in dataset.image_ids[:6]:
+        assert dataset.load_mask_crops(image_id) is not None      # the fast path is taken
         fast = load_image_gt(dataset, config, image_id, use_mini_mask=True,
                              rng=np.random.default_rng(image_id))
         general = load_image_gt(dataset, config, image_id, use_mini_mask=True,
@@ -233,4 +257,53 @@ def test_mini_masks_without_full_masks_equal_the_general_path_on_real_photos(mod
         for got, expected in zip(fast, general):
             np.testing.assert_array_equal(got, expected)
             assert got.dtype == expected.dtype
-        assert fast[4].shape[-1] == fast[2].shape[0] > 0
+        assert fast[4].shape[-1] == fast[2].shape[0]
+        instances += fast[2].shape[0]
+    assert instances > 5
+
+
+@pytest.mark.parametrize("name", ["via_kudzu", "coco_icevision"])
+def test_a_loader_s_mask_crops_are_its_load_mask(name):
+    """load_mask_crops gives each instance's pixels in its tight box, instance for instance as
+    load_mask (compared with a plain loop over load_mask's channels here)."""
+    dataset = _real_dataset(name)
+    crowds = 0
+    for image_id in dataset.image_ids:
+        mask, class_ids = dataset.load_mask(image_id)
+        crops, crop_ids, shape = dataset.load_mask_crops(image_id)
+        np.testing.assert_array_equal(crop_ids, class_ids)
+        assert tuple(shape) == mask.shape[:2] and len(crops) == mask.shape[2]
+        crowds += int((class_ids < 0).sum())
+        for i, crop in enumerate(crops):
+            ys, xs = np.nonzero(mask[:, :, i])
+            if ys.size == 0:
+                assert crop is None
+                continue
+            y, x, content = crop
+            assert (y, x) == (ys.min(), xs.min())
+            assert content.shape == (ys.max() - y + 1, xs.max() - x + 1)
+            expected = np.zeros(content.shape, bool)
+            expected[ys - y, xs - x] = True
+            np.testing.assert_array_equal(content, expected)
+    assert name != "coco_icevision" or crowds == 1
+
+
+def test_a_subclass_that_overrides_load_mask_is_honoured():
+    """A user's load_mask (here: it drops each image's first instance) wins over the loader's
+    mask crops: load_mask_crops says None and the fast path uses load_mask."""
+    from mrcnn.datasets import ViaDataset
+
+    class FirstDropped(ViaDataset):
+        def load_mask(self, image_id):
+            mask, class_ids = super().load_mask(image_id)
+            return mask[:, :, 1:], class_ids[1:]
+
+    dataset = _real_dataset("via_kudzu", FirstDropped)
+    plain = _real_dataset("via_kudzu")
+    config = _real_config(dataset, "square", 256, 320)
+    image_id = dataset.image_ids[0]
+    assert dataset.load_mask_crops(image_id) is None
+    got = load_image_gt(dataset, config, image_id, use_mini_mask=True)
+    full = load_image_gt(plain, config, image_id, use_mini_mask=True)
+    assert got[2].shape[0] == full[2].shape[0] - 1
+    np.testing.assert_array_equal(got[3], full[3][1:])
