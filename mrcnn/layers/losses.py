@@ -110,10 +110,67 @@ def mrcnn_mask_loss_graph(target_masks, target_class_ids, pred_masks):
     return _mean_or_zero(keras.ops.binary_crossentropy(y_true, y_pred))
 
 
+# Static-shape twins of the losses above for XLA (``jit_compile=True``): the same values, with
+# masks and weighted sums instead of ``tf.where`` / ``boolean_mask`` gathers of a data-dependent
+# number of rows, which XLA cannot compile.
+
+def _masked_mean(values, weights):
+    """sum(values * weights) / sum(weights), 0 when the weights are all 0."""
+    return tf.math.divide_no_nan(tf.reduce_sum(values * weights), tf.reduce_sum(weights))
+
+
+def rpn_class_loss_static(rpn_match, rpn_class_logits):
+    """:func:`rpn_class_loss_graph` with static shapes."""
+    rpn_match = tf.squeeze(tf.cast(rpn_match, tf.int32), -1)
+    anchor_class = tf.cast(tf.equal(rpn_match, 1), tf.int32)
+    loss = tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=anchor_class, logits=tf.cast(rpn_class_logits, tf.float32))
+    return _masked_mean(loss, tf.cast(tf.not_equal(rpn_match, 0), tf.float32))
+
+
+def rpn_bbox_loss_static(target_bbox, rpn_match, rpn_bbox):
+    """:func:`rpn_bbox_loss_graph` with static shapes: the k-th positive anchor of an image
+    (anchor order) meets the image's k-th target row."""
+    rpn_match = tf.squeeze(tf.cast(rpn_match, tf.int32), -1)
+    positive = tf.equal(rpn_match, 1)
+    rows = tf.shape(target_bbox)[1]
+    rank = tf.cumsum(tf.cast(positive, tf.int32), axis=1) - 1            # [batch, anchors]
+    used = tf.logical_and(positive, rank < rows)
+    target = tf.gather(tf.cast(target_bbox, tf.float32), tf.clip_by_value(rank, 0, rows - 1),
+                       batch_dims=1)
+    loss = smooth_l1_loss(target, tf.cast(rpn_bbox, tf.float32))
+    weights = tf.broadcast_to(tf.cast(used, tf.float32)[..., tf.newaxis], tf.shape(loss))
+    return _masked_mean(loss, weights)
+
+
+def mrcnn_bbox_loss_static(target_bbox, target_class_ids, pred_bbox):
+    """:func:`mrcnn_bbox_loss_graph` with static shapes."""
+    class_ids = tf.cast(target_class_ids, tf.int32)
+    positive = tf.cast(class_ids > 0, tf.float32)[..., tf.newaxis]
+    pred = tf.gather(tf.cast(pred_bbox, tf.float32), tf.maximum(class_ids, 0), batch_dims=2)
+    loss = smooth_l1_loss(tf.cast(target_bbox, tf.float32), pred)
+    return _masked_mean(loss, tf.broadcast_to(positive, tf.shape(loss)))
+
+
+def mrcnn_mask_loss_static(target_masks, target_class_ids, pred_masks):
+    """:func:`mrcnn_mask_loss_graph` with static shapes."""
+    class_ids = tf.cast(target_class_ids, tf.int32)
+    pred = tf.transpose(tf.cast(pred_masks, tf.float32), [0, 1, 4, 2, 3])   # [b, r, cls, h, w]
+    pred = tf.gather(pred, tf.maximum(class_ids, 0), batch_dims=2)          # [b, r, h, w]
+    loss = keras.ops.binary_crossentropy(tf.cast(target_masks, tf.float32), pred)
+    positive = tf.cast(class_ids > 0, tf.float32)[..., tf.newaxis, tf.newaxis]
+    return _masked_mean(loss, tf.broadcast_to(positive, tf.shape(loss)))
+
+
 LOSS_FUNCTIONS = dict(zip(LOSS_NAMES, (rpn_class_loss_graph, rpn_bbox_loss_graph,
                                         mrcnn_class_loss_graph, mrcnn_bbox_loss_graph,
                                         mrcnn_mask_loss_graph)))
 """The loss names (Matterport's, also the keys of ``Config.LOSS_WEIGHTS``) and their functions."""
+
+STATIC_LOSS_FUNCTIONS = dict(zip(LOSS_NAMES, (rpn_class_loss_static, rpn_bbox_loss_static,
+                                               mrcnn_class_loss_graph, mrcnn_bbox_loss_static,
+                                               mrcnn_mask_loss_static)))
+"""The same losses with static shapes (XLA compiles them; equal values)."""
 
 
 @keras.saving.register_keras_serializable(package="mrcnn")
@@ -121,10 +178,11 @@ class LossLayer(keras.layers.Layer):
     """Compute one named loss of :data:`LOSS_FUNCTIONS`; the output is a float32 scalar.
 
     The layer's name is the loss name (``rpn_class_loss``, ...), so ``get_layer(name).output`` and
-    the logs use Matterport's names.
+    the logs use Matterport's names. jit_compatible: use :data:`STATIC_LOSS_FUNCTIONS` (same
+    values, static shapes), so the layer compiles with XLA.
     """
 
-    def __init__(self, loss_name=None, **kwargs):
+    def __init__(self, loss_name=None, jit_compatible=False, **kwargs):
         loss_name = loss_name or kwargs.get("name")
         if loss_name not in LOSS_FUNCTIONS:
             raise ValueError(f"Unknown loss {loss_name!r}; "
@@ -133,13 +191,16 @@ class LossLayer(keras.layers.Layer):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.loss_name = loss_name
-        self.supports_jit = False
+        self.jit_compatible = bool(jit_compatible)
+        self.supports_jit = self.jit_compatible
 
     def call(self, inputs):
-        return LOSS_FUNCTIONS[self.loss_name](*inputs)
+        functions = STATIC_LOSS_FUNCTIONS if self.jit_compatible else LOSS_FUNCTIONS
+        return functions[self.loss_name](*inputs)
 
     def compute_output_shape(self, input_shape):
         return ()
 
     def get_config(self):
-        return {**super().get_config(), "loss_name": self.loss_name}
+        return {**super().get_config(), "loss_name": self.loss_name,
+                "jit_compatible": self.jit_compatible}

@@ -6,6 +6,7 @@ the level their zero area maps to, and ignored downstream). Feature maps are P2.
 import keras
 import tensorflow as tf
 
+from mrcnn.ops.crop import pyramid_crop_and_resize
 from mrcnn.ops.meta import parse_image_meta_graph
 
 
@@ -39,12 +40,18 @@ class PyramidROIAlign(keras.layers.Layer):
 
     Sampling as Matterport: ``tf.image.crop_and_resize`` (bilinear, one sample per output cell at
     the cell's corner-aligned position), boxes treated as constants for the gradient.
+
+    jit_compatible: False routes the boxes per level with ``tf.where`` (dynamic shapes) into
+        ``tf.image.crop_and_resize``, which XLA cannot compile; True crops every box in one pass
+        of gathers over all levels (:func:`mrcnn.ops.crop.pyramid_crop_and_resize`: static
+        shapes, equal to crop_and_resize within 1e-5), so the layer compiles with XLA.
     """
 
-    def __init__(self, pool_shape, **kwargs):
+    def __init__(self, pool_shape, jit_compatible=False, **kwargs):
         super().__init__(**kwargs)
         self.pool_shape = tuple(int(v) for v in pool_shape)
-        self.supports_jit = False   # XLA cannot compile CropAndResize
+        self.jit_compatible = bool(jit_compatible)
+        self.supports_jit = self.jit_compatible   # XLA cannot compile CropAndResize
 
     def call(self, inputs):
         boxes = tf.cast(inputs[0], tf.float32)
@@ -52,6 +59,8 @@ class PyramidROIAlign(keras.layers.Layer):
         feature_maps = inputs[2:]
         image_shape = parse_image_meta_graph(image_meta)["image_shape"][0]
         roi_level = roi_level_graph(boxes, image_shape)
+        if self.jit_compatible:
+            return self._gather_crops(boxes, roi_level, feature_maps)
 
         pooled = []
         box_to_level = []
@@ -75,8 +84,24 @@ class PyramidROIAlign(keras.layers.Layer):
         shape = tf.concat([tf.shape(boxes)[:2], tf.shape(pooled)[1:]], axis=0)
         return tf.reshape(pooled, shape)
 
+    def _gather_crops(self, boxes, roi_level, feature_maps):
+        """The static-shape route: [batch, N, pool_h, pool_w, C] in one gather pass."""
+        shape = tf.shape(boxes)
+        batch, count = shape[0], shape[1]
+        flat_boxes = tf.stop_gradient(tf.reshape(boxes, [-1, 4]))
+        box_indices = tf.repeat(tf.range(batch), count)
+        levels = tf.reshape(roi_level, [-1]) - 2
+        pooled = pyramid_crop_and_resize(
+            [tf.cast(f, tf.float32) for f in feature_maps], flat_boxes, box_indices, levels,
+            self.pool_shape)
+        pooled = tf.cast(pooled, feature_maps[0].dtype)
+        channels = feature_maps[0].shape[-1]
+        channels = channels if channels is not None else tf.shape(feature_maps[0])[-1]
+        return tf.reshape(pooled, [batch, count, *self.pool_shape, channels])
+
     def compute_output_shape(self, input_shape):
         return input_shape[0][:2] + self.pool_shape + (input_shape[2][-1],)
 
     def get_config(self):
-        return {**super().get_config(), "pool_shape": list(self.pool_shape)}
+        return {**super().get_config(), "pool_shape": list(self.pool_shape),
+                "jit_compatible": self.jit_compatible}

@@ -22,7 +22,7 @@ import tensorflow as tf
 __all__ = ["crop_and_resize", "pyramid_crop_and_resize"]
 
 
-_FIXED_POINT_BITS = 24   # box coordinates as multiples of 2 ** -24 for the integer positions
+_FIXED_POINT_BITS = 32   # box coordinates as multiples of 2 ** -32 for the integer positions
 
 
 def _axis_samples(lo, hi, size, count):
@@ -33,7 +33,7 @@ def _axis_samples(lo, hi, size, count):
     ``high`` (int32) are floor(position) and floor(position) + 1 clamped to the image; ``frac``
     (float32) is position - floor(position).
 
-    Positions are integers: the edges as exact multiples of 2 ** -24 (a power-of-two scaling,
+    Positions are integers: the edges as exact multiples of 2 ** -32 (a power-of-two scaling,
     then rounding), the position as the exact fraction
     ``(lo * (size - 1) * (count - 1) + i * (hi - lo) * (size - 1)) / (count - 1)`` in int64. XLA
     may evaluate float positions more than once (once per fusion, one copy with a fused
