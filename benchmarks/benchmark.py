@@ -5,6 +5,7 @@
     python benchmarks/benchmark.py --precision float32 mixed_bfloat16    # both, one run
     python benchmarks/benchmark.py --size 1024 --batch 2 --precision float32 mixed_float16  # GPU
     python benchmarks/benchmark.py --skip data train detect export --feed   # fit() steps only
+    python benchmarks/benchmark.py --skip data detect export --jit off on  # with and without XLA
 
 Prints medians after warm-up (the first steps trace the graph). Figures depend on the machine and
 its load: compare runs on the same machine only.
@@ -37,6 +38,9 @@ def parse_args(argv=None):
                    choices=["float32", "mixed_float16", "mixed_bfloat16"],
                    help="Config.MIXED_PRECISION of each pass (float32: None); several: one "
                         "pass after the other in this run, for figures to compare")
+    p.add_argument("--jit", nargs="+", default=["off"], choices=["off", "on"],
+                   help="Config.JIT_COMPILE of the train_on_batch timings (on: the training step "
+                        "compiled with XLA); 'off on': both, one after the other")
     p.add_argument("--skip", nargs="*", default=[],
                    choices=["train", "data", "detect", "export"])
     p.add_argument("--feed", nargs="*", choices=["static", "open"],
@@ -58,6 +62,7 @@ def make_config(args, mode):
         RPN_ANCHOR_STRIDE = args.anchor_stride
         TRAIN_ROIS_PER_IMAGE = args.rois
         MIXED_PRECISION = None if args.mixed_precision == "float32" else args.mixed_precision
+        JIT_COMPILE = mode == "training" and getattr(args, "jit_compile", False)
 
     return BenchConfig()
 
@@ -74,6 +79,15 @@ def timed(fn, steps, warmup):
 
 
 def bench_train(args, dataset, out):
+    """train_on_batch per --layers preset, once per --jit value (XLA's first step, which
+    compiles, is timed on its own)."""
+    for jit in args.jit:
+        args.jit_compile = jit == "on"
+        bench_train_pass(args, dataset, out)
+    args.jit_compile = False
+
+
+def bench_train_pass(args, dataset, out):
     import keras
 
     from mrcnn.data.pipeline import build_batch
@@ -85,14 +99,23 @@ def bench_train(args, dataset, out):
     rng = np.random.default_rng(0)
     batches = [build_batch(dataset, config, rng.choice(dataset.image_ids, config.BATCH_SIZE),
                            rng=rng) for _ in range(4)]
+    xla = " jit=on " if config.JIT_COMPILE else ""
     for layers in args.layers:
         model.set_trainable(layer_regex(layers), verbose=0)
         model.keras_model.compile(optimizer=keras.optimizers.SGD(0.001, momentum=0.9),
-                                  jit_compile=False)
+                                  jit_compile=config.JIT_COMPILE)
         i = iter(range(10 ** 9))
-        med, lo, hi = timed(lambda i=i: model.keras_model.train_on_batch(
-            batches[next(i) % len(batches)]), args.steps, args.warmup)
-        out(f"train layers={layers:5s}  {med:6.3f} s/step  (min {lo:.3f}, max {hi:.3f})  "
+
+        def step(i=i):
+            model.keras_model.train_on_batch(batches[next(i) % len(batches)])
+
+        if config.JIT_COMPILE:
+            start = time.perf_counter()
+            step()
+            out(f"train layers={layers:5s}{xla} first step (XLA compiles) "
+                f"{time.perf_counter() - start:6.1f} s")
+        med, lo, hi = timed(step, args.steps, args.warmup)
+        out(f"train layers={layers:5s}{xla} {med:6.3f} s/step  (min {lo:.3f}, max {hi:.3f})  "
             f"{config.BATCH_SIZE / med:6.2f} images/s")
 
 

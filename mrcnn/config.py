@@ -246,6 +246,15 @@ class Config:
     # float32.
     MIXED_PRECISION = None
 
+    # Compile the training step with XLA (Keras' ``jit_compile=True``). True builds the training
+    # graph from static-shape twins of the layers XLA refuses (CropAndResize, tf.where gathers,
+    # tf.random.shuffle, NMS in tf.map_fn: see mrcnn.ops.crop and the layers' ``jit_compatible``)
+    # with the same sampling rules. On a 2-core CPU it is slower (128x128, batch 2, R50: 2.0
+    # instead of 1.4 s/step, after ~90 s compiling the first step; benchmarks/benchmark.py
+    # --jit off on), so False is the default; it may pay on a GPU. The inference graph is not
+    # affected, and the multi-worker loop (mrcnn.training.loop) runs it without XLA.
+    JIT_COMPILE = False
+
     # Checkpoints kept in a run's folder: the newest KEEP_CHECKPOINTS plus the best one (highest
     # val_mAP50 when a MeanAPCallback runs, else lowest val_loss); the others are deleted after
     # each epoch. None or 0 keeps every checkpoint (Matterport).
@@ -531,6 +540,11 @@ class Config:
                 raise ConfigError(
                     "MASK_SHAPE is {} but the mask head upsamples MASK_POOL_SIZE ({}) once, so "
                     "it must be {}".format(mask_shape, mask_pool_size, [2 * mask_pool_size] * 2))
+
+        with problems.check():
+            if not isinstance(self.JIT_COMPILE, (bool, np.bool_)):
+                raise ConfigError("JIT_COMPILE is {!r} but must be True or False".format(
+                    self.JIT_COMPILE))
 
         with problems.check():
             if self.MIXED_PRECISION not in MIXED_PRECISION_POLICIES:

@@ -150,9 +150,11 @@ def _trunk(mode, config):
 
     proposal_count = (config.POST_NMS_ROIS_TRAINING if mode == "training"
                       else config.POST_NMS_ROIS_INFERENCE)
+    # JIT_COMPILE: the training graph's layers take their static-shape route (XLA compiles it).
+    jit = bool(config.JIT_COMPILE) and mode == "training"
     rpn_rois = ProposalLayer(proposal_count=proposal_count, nms_threshold=config.RPN_NMS_THRESHOLD,
                              rpn_bbox_std_dev=config.RPN_BBOX_STD_DEV,
-                             pre_nms_limit=config.PRE_NMS_LIMIT,
+                             pre_nms_limit=config.PRE_NMS_LIMIT, jit_compatible=jit,
                              name="ROI", dtype=FLOAT32)([rpn_class, rpn_bbox, anchors])
     return _Trunk(inputs, mrcnn_feature_maps, rpn_class_logits, rpn_class, rpn_bbox, rpn_rois)
 
@@ -166,6 +168,7 @@ def _training_heads(trunk, config):
     mrcnn_feature_maps = trunk.mrcnn_feature_maps
     rpn_class_logits, rpn_class, rpn_bbox = trunk.rpn_class_logits, trunk.rpn_class, trunk.rpn_bbox
     rpn_rois = trunk.rpn_rois
+    jit = bool(config.JIT_COMPILE)
 
     active_class_ids = ActiveClassIds(name="active_class_ids", dtype=FLOAT32)(input_image_meta)
     gt_boxes = NormBoxes(name="norm_gt_boxes", dtype=FLOAT32)(
@@ -179,11 +182,12 @@ def _training_heads(trunk, config):
         train_rois_per_image=config.TRAIN_ROIS_PER_IMAGE,
         roi_positive_ratio=config.ROI_POSITIVE_RATIO, bbox_std_dev=config.BBOX_STD_DEV,
         mask_shape=config.MASK_SHAPE, use_mini_mask=config.USE_MINI_MASK,
-        name="proposal_targets", dtype=FLOAT32)(
+        jit_compatible=jit, name="proposal_targets", dtype=FLOAT32)(
             [target_rois, inputs["input_gt_class_ids"], gt_boxes, inputs["input_gt_masks"]])
     mrcnn_class_logits, mrcnn_class, mrcnn_bbox = fpn_classifier_graph(
         rois, mrcnn_feature_maps, input_image_meta, config.POOL_SIZE, config.NUM_CLASSES,
-        train_bn=config.TRAIN_BN, fc_layers_size=config.FPN_CLASSIF_FC_LAYERS_SIZE)
+        train_bn=config.TRAIN_BN, fc_layers_size=config.FPN_CLASSIF_FC_LAYERS_SIZE,
+        jit_compatible=jit)
     # Only positive ROIs have a mask loss, and DetectionTargetLayer puts them first, at most
     # int(TRAIN_ROIS_PER_IMAGE * ROI_POSITIVE_RATIO) of them: with frozen BatchNorm the mask
     # head runs on those rows alone (the same loss as Matterport's, for a third of the mask
@@ -196,7 +200,7 @@ def _training_heads(trunk, config):
     mask_class_ids = LeadingRows(positive_rows, name="positive_class_ids")(target_class_ids)
     mrcnn_mask = build_fpn_mask_graph(mask_rois, mrcnn_feature_maps, input_image_meta,
                                       config.MASK_POOL_SIZE, config.NUM_CLASSES,
-                                      train_bn=config.TRAIN_BN)
+                                      train_bn=config.TRAIN_BN, jit_compatible=jit)
     output_rois = Identity(name="output_rois")(rois)
     loss_inputs = {
         "rpn_class_loss": [inputs["input_rpn_match"], rpn_class_logits],
@@ -205,7 +209,7 @@ def _training_heads(trunk, config):
         "mrcnn_bbox_loss": [target_bbox, target_class_ids, mrcnn_bbox],
         "mrcnn_mask_loss": [target_mask, mask_class_ids, mrcnn_mask],
     }
-    losses = [LossLayer(name)(loss_inputs[name]) for name in LOSS_NAMES]
+    losses = [LossLayer(name, jit_compatible=jit)(loss_inputs[name]) for name in LOSS_NAMES]
     return [rpn_class_logits, rpn_class, rpn_bbox, mrcnn_class_logits, mrcnn_class,
             mrcnn_bbox, mrcnn_mask, rpn_rois, output_rois] + losses
 

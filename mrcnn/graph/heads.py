@@ -14,17 +14,19 @@ from mrcnn.layers.time_distributed import TimeDistributed
 
 
 def fpn_classifier_graph(rois, feature_maps, image_meta, pool_size, num_classes, train_bn=True,
-                         fc_layers_size=1024):
+                         fc_layers_size=1024, jit_compatible=False):
     """Classifier and box-regression head.
 
     rois: [batch, rois, 4] normalized; feature_maps: [P2, P3, P4, P5].
+    jit_compatible: PyramidROIAlign's static-shape route (XLA compiles it).
     Returns logits [batch, rois, num_classes], probs (softmax of the logits), and class-specific
     deltas [batch, rois, num_classes, 4] (dy, dx, log dh, log dw), divided by BBOX_STD_DEV.
     The two "fully connected" layers are a pool_size x pool_size conv and a 1x1 conv, as
     Matterport.
     """
     frozen = train_bn is False
-    x = PyramidROIAlign([pool_size, pool_size], name="roi_align_classifier", dtype=FLOAT32)(
+    x = PyramidROIAlign([pool_size, pool_size], jit_compatible=jit_compatible,
+                        name="roi_align_classifier", dtype=FLOAT32)(
         [rois, image_meta] + feature_maps)
     x = TimeDistributed(KL.Conv2D(fc_layers_size, (pool_size, pool_size), padding="valid"),
                         name="mrcnn_class_conv1")(x)
@@ -43,14 +45,17 @@ def fpn_classifier_graph(rois, feature_maps, image_meta, pool_size, num_classes,
     return mrcnn_class_logits, mrcnn_probs, mrcnn_bbox
 
 
-def build_fpn_mask_graph(rois, feature_maps, image_meta, pool_size, num_classes, train_bn=True):
+def build_fpn_mask_graph(rois, feature_maps, image_meta, pool_size, num_classes, train_bn=True,
+                         jit_compatible=False):
     """Mask head: four 3x3 convs, a 2x deconvolution, and a per-class sigmoid.
 
     rois: [batch, rois, 4] normalized; feature_maps: [P2, P3, P4, P5].
+    jit_compatible: PyramidROIAlign's static-shape route (XLA compiles it).
     Returns masks [batch, rois, 2 * pool_size, 2 * pool_size, num_classes] in 0..1.
     """
     frozen = train_bn is False
-    x = PyramidROIAlign([pool_size, pool_size], name="roi_align_mask", dtype=FLOAT32)(
+    x = PyramidROIAlign([pool_size, pool_size], jit_compatible=jit_compatible,
+                        name="roi_align_mask", dtype=FLOAT32)(
         [rois, image_meta] + feature_maps)
     for i in range(1, 5):
         x = TimeDistributed(KL.Conv2D(256, (3, 3), padding="same"), name=f"mrcnn_mask_conv{i}")(x)

@@ -102,9 +102,11 @@ def train(model, train_dataset, val_dataset, learning_rate, epochs, layers, augm
     with model.strategy.scope():
         if optimizer is None:
             optimizer = make_optimizer(learning_rate, config.LEARNING_MOMENTUM)
-        # XLA cannot compile CropAndResize or tf.random.shuffle; mixed_float16 gets Keras'
-        # LossScaleOptimizer (auto_scale_loss), which the training step uses.
-        model.keras_model.compile(optimizer=optimizer, jit_compile=False)
+        # JIT_COMPILE: XLA compiles the training step (the graph was built from the layers'
+        # static-shape routes; the default routes use ops XLA cannot compile, such as
+        # CropAndResize and tf.random.shuffle). mixed_float16 gets Keras' LossScaleOptimizer
+        # (auto_scale_loss), which the training step uses.
+        model.keras_model.compile(optimizer=optimizer, jit_compile=bool(config.JIT_COMPILE))
 
     # Custom callbacks first, so what they add to the epoch logs (e.g. val_mAP50) reaches
     # TensorBoard and the checkpoint callback sees their stop_training.
