@@ -25,8 +25,9 @@ REFERENCE_PIXELS = 1024 * 1024
 #: resnet101 7.8 G, times 2 FLOP and (1024/224)^2). A callable backbone counts as ResNet50.
 BACKBONE_FACTORS = {"resnet18": 0.83, "resnet34": 0.96, "resnet50": 1.0, "resnet101": 1.27}
 #: Step time relative to float32 on a CPU: mixed_bfloat16 5.4 s / 9.2 s measured; mixed_float16
-#: about 4x slower (no float16 arithmetic on CPUs).
-PRECISION_FACTORS = {None: 1.0, "mixed_bfloat16": 5.4 / 9.2, "mixed_float16": 4.0}
+#: about 100x slower (TensorFlow's CPU kernels emulate float16 arithmetic: the test model's step,
+#: ResNet18 at 64x64, took 48-84 s against 0.45-0.51 s in float32, measured 2026-12-03).
+PRECISION_FACTORS = {None: 1.0, "mixed_bfloat16": 5.4 / 9.2, "mixed_float16": 100.0}
 #: A validation step (forward pass only) relative to a training step: the measured 3.56 s of a
 #: 1024x1024 ResNet50 detect() against the 9.2 s training step.
 VALIDATION_STEP_FACTOR = 3.56 / 9.2
@@ -63,6 +64,8 @@ def cpu_settings_for(config):
     shrink = [f"{key}={value}" for key, value in CPU_SETTINGS.items()
               if (config.BACKBONE == "resnet101" if key == "BACKBONE"
                   else getattr(config, key) > value)]
+    if config.MIXED_PRECISION == "mixed_float16":       # CPUs have bfloat16, not float16
+        shrink.append("MIXED_PRECISION=mixed_bfloat16")
     return " ".join(shrink)
 
 

@@ -76,6 +76,16 @@ def test_hint_suggests_only_what_shrinks_the_run(monkeypatch):
         "VALIDATION_STEPS=10"
 
 
+def test_float16_on_a_cpu_is_forecast_slow_and_bfloat16_suggested():
+    # 512x512 ResNet50 batch 1: 2.3 s per step in float32, 100x that in float16 (emulated).
+    slow = config(BACKBONE="resnet50", IMAGE_MIN_DIM=512, IMAGE_MAX_DIM=512, IMAGES_PER_GPU=1,
+                  STEPS_PER_EPOCH=100, VALIDATION_STEPS=10, MIXED_PRECISION="mixed_float16")
+    assert speed.cpu_step_seconds(slow, cores=2) == pytest.approx(230.0)
+    assert speed.cpu_settings_for(slow) == "MIXED_PRECISION=mixed_bfloat16"
+    assert speed.cpu_training_hint(slow, gpus=[], cores=2).endswith(
+        "set e.g. MIXED_PRECISION=mixed_bfloat16 (mrcnn train: --set ...).")
+
+
 def test_maskrcnn_train_prints_the_hint_once_per_model(monkeypatch, capsys):
     import mrcnn.training.train
     from mrcnn.maskrcnn import MaskRCNN
