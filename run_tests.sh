@@ -2,6 +2,7 @@
 # Set up a virtual environment (once) and run the test suite.
 #   ./run_tests.sh              all tests
 #   ./run_tests.sh -m "not slow" extra arguments go to pytest
+#   ./run_tests.sh -n 0 tests/core   one process (the default runs one per core, up to 4)
 set -euo pipefail
 cd "$(dirname "$0")"
 MRCNN_EXTRAS=test
@@ -33,4 +34,8 @@ if ! "$VENV/bin/python" -m ruff check .; then
     echo "run_tests.sh: ruff check failed: fix the findings above (many: ruff check --fix .)" >&2
     exit 1
 fi
-exec "$VENV/bin/python" -m pytest "$@"
+# Tests run in parallel processes (pytest-xdist), one per core up to 4 (each loads TensorFlow:
+# about 1.5 GB); MRCNN_TEST_WORKERS overrides, and "-n 0" among the arguments runs in one process.
+WORKERS="${MRCNN_TEST_WORKERS:-$("$VENV/bin/python" -c \
+    'import os; print(max(1, min(4, len(os.sched_getaffinity(0)))))')}"
+exec "$VENV/bin/python" -m pytest -n "$WORKERS" --dist worksteal "$@"
