@@ -4,14 +4,15 @@
     python benchmarks/pipeline.py --stride 1 2 --profile 12
     python benchmarks/pipeline.py --dataset via:PATH/via_region_data.json --images 10
     python benchmarks/pipeline.py --stride 1 --loaders 1 2       # the feed with 1, 2 threads
+    python benchmarks/pipeline.py --stride 1 --processes 1 2     # ... with 1, 2 processes
 
 What a training process spends per image before the model sees it, at Matterport's default
 config (IMAGE_MIN_DIM 800, IMAGE_MAX_DIM 1024, square, mini-masks 56x56), one image per batch, one
 thread (OMP/BLAS threads 1). Prints, per RPN_ANCHOR_STRIDE, the mean, median and largest seconds
 per image over the set (after one warm-up image, which builds the cached anchors), and with
 --profile N the N functions of the largest cumulative time (cProfile). --loaders N... also times
-the training feed (DataSequence, as train() runs it) with N loading threads: images per second
-over two passes of the set.
+the training feed (DataSequence, as train() runs it) with N loading threads (--processes N...:
+forked loading processes): images per second over two passes of the set.
 The kudzu set (768x576 photos, 4-112 polygons each) is in ../shared/datasets beside the checkout.
 Figures depend on the machine and its load: compare figures of one run.
 """
@@ -40,6 +41,8 @@ def parse_args(argv=None):
     p.add_argument("--min-dim", type=int, default=800)
     p.add_argument("--loaders", type=int, nargs="*", default=[],
                    help="loading thread counts to time the feed with")
+    p.add_argument("--processes", type=int, nargs="*", default=[],
+                   help="loading process counts to time the feed with (use_multiprocessing)")
     p.add_argument("--profile", type=int, default=0, metavar="N",
                    help="print the N functions of the largest cumulative time")
     return p.parse_args(argv)
@@ -101,17 +104,18 @@ def main(argv=None):
             import pstats
             pstats.Stats(profile, stream=sys.stdout).sort_stats("cumulative") \
                 .print_stats(args.profile)
-        for workers in args.loaders:
-            print(f"    feed, {workers} threads: "
-                  f"{feed_rate(dataset, config, ids, workers):.2f} images/s", flush=True)
+        for kind in ("threads", "processes"):
+            for workers in args.loaders if kind == "threads" else args.processes:
+                rate = feed_rate(dataset, config, ids, workers, kind == "processes")
+                print(f"    feed, {workers} {kind}: {rate:.2f} images/s", flush=True)
 
 
-def feed_rate(dataset, config, ids, workers):
+def feed_rate(dataset, config, ids, workers, processes=False):
     """Images per second of DataSequence's feed (batches of one) over two passes of ``ids``,
     after its first batch (which starts the loaders)."""
     from mrcnn.data.pipeline import DataSequence
     sequence = DataSequence(dataset, config, image_ids=ids, batch_size=1, seed=0,
-                            workers=workers)
+                            workers=workers, use_multiprocessing=processes)
     feed = sequence._endless()
     try:
         next(feed)

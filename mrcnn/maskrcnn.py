@@ -171,7 +171,8 @@ class MaskRCNN:
         """Train up to epoch ``epochs`` (cumulative), the ``layers`` preset or regex only.
 
         Matterport's signature; see :func:`mrcnn.training.train.train` for the details and the
-        extra keywords (``workers``, ``seed``, ``verbose``). Returns the Keras History.
+        extra keywords (``workers``, ``use_multiprocessing``, ``seed``, ``verbose``). Returns the
+        Keras History.
         """
         from mrcnn.training.speed import cpu_training_hint
         from mrcnn.training.train import train

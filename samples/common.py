@@ -89,7 +89,8 @@ def build_parser(description, commands, epochs, weights_aliases=(), augment_help
                             "such as turn signs)")
     train_options.add_argument("--seed", type=int, default=None,
                                help="data order and augmentation seed")
-    train_options.add_argument("--workers", type=int, default=None, help="data-loading threads")
+    train_options.add_argument("--workers", type=int, default=None,
+                               help="data-loading threads (processes on a GPU host)")
     evaluate_options = parser.add_argument_group("evaluate")
     evaluate_options.add_argument("--limit", type=_positive_count, default=None, metavar="N",
                           help="evaluate the first N val images only")

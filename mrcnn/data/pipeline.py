@@ -37,6 +37,8 @@ instead of being skipped.
 import collections
 import concurrent.futures
 import math
+import multiprocessing
+import sys
 
 import keras
 import numpy as np
@@ -136,7 +138,8 @@ def _add_targets(dataset, config, item, random_rois, detection_targets, rng):
 
 
 def build_batch(dataset, config, image_ids, augment=False, augmentation=None, random_rois=0,
-                detection_targets=False, no_augmentation_sources=None, rng=None, pad_to=None):
+                detection_targets=False, no_augmentation_sources=None, rng=None, pad_to=None,
+                mold=True):
     """Loads images and builds the training inputs of one batch.
 
     dataset: a prepared Dataset.
@@ -155,6 +158,8 @@ def build_batch(dataset, config, image_ids, augment=False, augmentation=None, ra
         "scale_pad64", "none") are padded with zeros at the bottom and right to the largest
         height and width among them and pad_to, before their RPN targets are built, so the
         targets belong to the shape the network is fed.
+    mold: False leaves "input_image" unmolded (the images' dtype, e.g. uint8: a quarter of the
+        bytes for a loader process to send back); mold_batch molds it.
 
     Returns: dict of arrays, see the module docstring. Images without instances are included
     with all-zero GT rows. An error from the dataset or the augmentation names the image.
@@ -176,7 +181,7 @@ def build_batch(dataset, config, image_ids, augment=False, augmentation=None, ra
     max_gt = int(config.MAX_GT_INSTANCES)
     mask_shape = items[0]["gt_masks"].shape[:2]
     batch = {
-        "input_image": np.empty((batch_size,) + items[0]["image"].shape, dtype=np.float32),
+        "input_image": np.stack([item["image"] for item in items]),
         "input_image_meta": np.stack([item["image_meta"] for item in items]).astype(np.float32),
         "input_rpn_match": np.stack([item["rpn_match"] for item in items])[:, :, np.newaxis]
                              .astype(np.int32),
@@ -186,11 +191,12 @@ def build_batch(dataset, config, image_ids, augment=False, augmentation=None, ra
         "input_gt_masks": np.zeros((batch_size,) + mask_shape + (max_gt,), dtype=bool),
     }
     for b, item in enumerate(items):
-        mold_image_float32(item["image"], config, out=batch["input_image"][b])
         count = item["gt_class_ids"].shape[0]
         batch["input_gt_class_ids"][b, :count] = item["gt_class_ids"]
         batch["input_gt_boxes"][b, :count] = item["gt_boxes"]
         batch["input_gt_masks"][b, :, :, :count] = item["gt_masks"]
+    if mold:
+        mold_batch(batch, config)
     if random_rois:
         batch[INPUT_ROI] = np.stack([item["rpn_rois"] for item in items]).astype(np.int32)
         if detection_targets:
@@ -199,6 +205,17 @@ def build_batch(dataset, config, image_ids, augment=False, augmentation=None, ra
             batch["target_class_ids"] = np.stack(class_ids).astype(np.int32)
             batch["target_bbox"] = np.stack(bbox).astype(np.float32)
             batch["target_mask"] = np.stack(mask).astype(np.float32)
+    return batch
+
+
+def mold_batch(batch, config):
+    """Mold the batch's "input_image" (built with mold=False) in place: float32, minus
+    config.MEAN_PIXEL (mold_image_float32). Returns the batch."""
+    images = batch["input_image"]
+    molded = np.empty(images.shape, dtype=np.float32)
+    for b, image in enumerate(images):
+        mold_image_float32(image, config, out=molded[b])
+    batch["input_image"] = molded
     return batch
 
 
@@ -274,8 +291,9 @@ class DataSequence(keras.utils.PyDataset):
             self._plans[epoch] = plan
         return self._plans[epoch]
 
-    def batch(self, epoch, index):
-        """Batch `index` of epoch `epoch` (what __getitem__ gives in that epoch)."""
+    def batch(self, epoch, index, mold=True):
+        """Batch `index` of epoch `epoch` (what __getitem__ gives in that epoch); mold: see
+        build_batch."""
         plan = self._plan(epoch)
         if len(self.batch_shapes) > 1:
             shape, ids = plan[index % len(plan)]
@@ -285,7 +303,7 @@ class DataSequence(keras.utils.PyDataset):
                            augmentation=self.augmentation, random_rois=self.random_rois,
                            detection_targets=self.detection_targets,
                            no_augmentation_sources=self.no_augmentation_sources,
-                           rng=batch_rng(self.seed, epoch, index), pad_to=shape)
+                           rng=batch_rng(self.seed, epoch, index), pad_to=shape, mold=mold)
 
     def __getitem__(self, index):
         if not 0 <= index < len(self):
@@ -326,19 +344,52 @@ class DataSequence(keras.utils.PyDataset):
                     yield epoch, index
                 epoch += 1
 
-        if self.workers <= 1:
+        processes = self.use_multiprocessing and FORK_CONTEXT is not None
+        if self.workers <= 1 and not processes:
             for epoch, index in keys():
                 yield _feed(self.batch(epoch, index))
             return
-        pool = concurrent.futures.ThreadPoolExecutor(self.workers)
+        if processes:
+            # Forked processes inherit this sequence (its dataset need not pickle); the
+            # (epoch, index) keys go to them and unmolded batches come back (uint8 images: a
+            # quarter of the bytes), molded here.
+            pool = concurrent.futures.ProcessPoolExecutor(
+                self.workers, mp_context=FORK_CONTEXT, initializer=_adopt_sequence,
+                initargs=(self,))
+            build = _build_in_loader
+        else:
+            pool = concurrent.futures.ThreadPoolExecutor(self.workers)
+            build = self.batch
         try:
             pending = collections.deque()
             for key in keys():
-                pending.append(pool.submit(self.batch, *key))
+                pending.append(pool.submit(build, *key))
                 if len(pending) > max(self.workers, self.max_queue_size):
-                    yield _feed(pending.popleft().result())
+                    batch = pending.popleft().result()
+                    yield _feed(mold_batch(batch, self.config) if processes else batch)
         finally:                      # fit() ended: drop the batches built ahead
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+#: The start method of loader processes: fork (POSIX but macOS, whose system frameworks are not
+#: fork-safe), so that a loader inherits the sequence instead of unpickling it (a notebook's
+#: Dataset class does not pickle, and spawn would run an unguarded script again). None where
+#: there is none: DataSequence then loads with threads.
+FORK_CONTEXT = (multiprocessing.get_context("fork")
+                if "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
+                else None)
+
+#: The DataSequence a loader process builds batches of (set once, when the process starts).
+_LOADER_SEQUENCE = None
+
+
+def _adopt_sequence(sequence):
+    global _LOADER_SEQUENCE
+    _LOADER_SEQUENCE = sequence
+
+
+def _build_in_loader(epoch, index):
+    return _LOADER_SEQUENCE.batch(epoch, index, mold=False)
 
 
 def _feed(batch):

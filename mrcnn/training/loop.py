@@ -62,7 +62,7 @@ def check_shards(dataset, name, workers):
             f"fewer workers.")
 
 
-def _input_fn(dataset, config, augmentation, no_augmentation_sources, seed, workers):
+def _input_fn(dataset, config, augmentation, no_augmentation_sources, seed, loader):
     """The per-worker tf.data pipeline builder for distribute_datasets_from_function."""
     seed = 0 if seed is None else int(seed)
 
@@ -73,7 +73,7 @@ def _input_fn(dataset, config, augmentation, no_augmentation_sources, seed, work
             dataset, config, shuffle=True, augmentation=augmentation,
             random_rois=0 if config.USE_RPN_ROIS else config.POST_NMS_ROIS_TRAINING,
             batch_size=config.IMAGES_PER_GPU, no_augmentation_sources=no_augmentation_sources,
-            seed=seed + context.input_pipeline_id, image_ids=ids, workers=workers)
+            seed=seed + context.input_pipeline_id, image_ids=ids, **loader)
         # Each worker's batches may have their own shape (grouped by aspect ratio).
         return sequence.as_tf_dataset()
 
@@ -81,13 +81,15 @@ def _input_fn(dataset, config, augmentation, no_augmentation_sources, seed, work
 
 
 def train_loop(model, train_dataset, epochs, callbacks=(), augmentation=None,
-               no_augmentation_sources=None, seed=None, workers=1, verbose=1, val_dataset=None):
+               no_augmentation_sources=None, seed=None, loader=None, verbose=1, val_dataset=None):
     """Train the compiled ``model.keras_model`` under ``model.strategy`` up to epoch ``epochs``.
 
     callbacks: Keras callbacks, called as fit() calls them (pass the chief-only ones only on the
     chief). val_dataset: validated on after each epoch when given and VALIDATION_STEPS > 0.
+    loader: DataSequence's ``workers`` and ``use_multiprocessing`` (default: one thread).
     Returns a ``keras.callbacks.History``.
     """
+    loader = dict(loader or {"workers": 1})
     strategy = model.strategy
     keras_model = model.keras_model
     config = model.config
@@ -98,12 +100,12 @@ def train_loop(model, train_dataset, epochs, callbacks=(), augmentation=None,
     with strategy.scope():
         keras_model.optimizer.build(keras_model.trainable_variables)
     dataset = strategy.distribute_datasets_from_function(
-        _input_fn(train_dataset, config, augmentation, no_augmentation_sources, seed, workers))
+        _input_fn(train_dataset, config, augmentation, no_augmentation_sources, seed, loader))
     iterator = iter(dataset)
     val_iterator = None
     if val_dataset is not None and config.VALIDATION_STEPS:
         val_iterator = iter(strategy.distribute_datasets_from_function(
-            _input_fn(val_dataset, config, None, None, seed, workers)))
+            _input_fn(val_dataset, config, None, None, seed, loader)))
 
     @tf.function
     def step(iterator):

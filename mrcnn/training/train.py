@@ -22,9 +22,28 @@ from mrcnn.weights import weights_metadata
 logger = logging.getLogger("mrcnn")
 
 
-def default_workers():
-    """Data-loading threads: enough to keep a CPU or GPU step fed, at most 4."""
-    return max(1, min(4, (os.cpu_count() or 1)))
+def data_loader(workers=None, use_multiprocessing=None):
+    """The training feed's loaders: ``{"workers": N, "use_multiprocessing": bool}`` for
+    :class:`~mrcnn.data.pipeline.DataSequence`.
+
+    use_multiprocessing None: processes when a GPU is visible and the platform can fork them
+    (Linux), else threads. A GPU step takes tens of milliseconds, so the input pipeline sets
+    the pace, and the part of its work that holds the GIL keeps threads from scaling with the
+    cores (benchmarks/pipeline.py: 1 -> 2 loaders gave 1.24x with threads, 1.75x with
+    processes, on 2 cores). A CPU step takes seconds and needs the cores itself: a few threads
+    keep it fed.
+    workers None: with processes one per core but one (the training loop's), at most 16; with
+    threads at most 4.
+    """
+    from mrcnn.data.pipeline import FORK_CONTEXT
+    if use_multiprocessing is None:
+        use_multiprocessing = bool(tf.config.list_physical_devices("GPU"))
+    use_multiprocessing = bool(use_multiprocessing) and FORK_CONTEXT is not None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+        else (os.cpu_count() or 1)
+    if workers is None:
+        workers = min(16, cores - 1) if use_multiprocessing else min(4, cores)
+    return {"workers": max(1, int(workers)), "use_multiprocessing": use_multiprocessing}
 
 
 def save_run_config(model):
@@ -46,14 +65,16 @@ def make_optimizer(learning_rate, momentum):
 
 def train(model, train_dataset, val_dataset, learning_rate, epochs, layers, augmentation=None,
           custom_callbacks=None, no_augmentation_sources=None, workers=None, seed=None,
-          optimizer=None, resume=False, verbose=1):
+          optimizer=None, resume=False, verbose=1, use_multiprocessing=None):
     """Train ``model`` (a training-mode :class:`~mrcnn.maskrcnn.MaskRCNN`) up to epoch ``epochs``.
 
     layers: a preset of :data:`~mrcnn.training.presets.LAYER_REGEX` ("heads", "3+", "4+", "5+",
         "all") or a regex of layer names.
     augmentation: an imgaug augmenter, an albumentations Compose, or a callable
         ``(image, masks) -> (image, masks)``; no_augmentation_sources: sources never augmented.
-    custom_callbacks: extra Keras callbacks. workers: data-loading threads (default up to 4).
+    custom_callbacks: extra Keras callbacks. workers, use_multiprocessing: how many threads or
+        (forked) processes build batches ahead; None lets :func:`data_loader` choose:
+        processes on a GPU host, threads on a CPU. The batches are the same either way.
     seed: makes the data order and augmentation reproducible.
     optimizer: None for Matterport's SGD (``learning_rate``, LEARNING_MOMENTUM), or a Keras
         optimizer instance, used as given. Gradients are clipped to GRADIENT_CLIP_NORM by the
@@ -79,7 +100,7 @@ def train(model, train_dataset, val_dataset, learning_rate, epochs, layers, augm
             raise ValueError(f"{name} has no images (did you call {name}.prepare()?)")
         if dataset is not None:
             check_dataset_classes(config, dataset, name)    # before any graph work
-    workers = default_workers() if workers is None else int(workers)
+    loader = data_loader(workers, use_multiprocessing)
     if resume:
         try:
             model.load_weights(model.find_last(), by_name=True)
@@ -131,18 +152,17 @@ def train(model, train_dataset, val_dataset, learning_rate, epochs, layers, augm
         return train_loop(model, train_dataset, epochs, callbacks=callbacks,
                           augmentation=augmentation,
                           no_augmentation_sources=no_augmentation_sources, seed=seed,
-                          workers=workers, verbose=fit_verbose, val_dataset=val_dataset)
+                          loader=loader, verbose=fit_verbose, val_dataset=val_dataset)
     random_rois = 0 if config.USE_RPN_ROIS else config.POST_NMS_ROIS_TRAINING
     train_data = DataSequence(
         train_dataset, config, shuffle=True, augmentation=augmentation, random_rois=random_rois,
         batch_size=config.BATCH_SIZE, no_augmentation_sources=no_augmentation_sources,
-        seed=seed, workers=workers, steps=config.STEPS_PER_EPOCH)
+        seed=seed, steps=config.STEPS_PER_EPOCH, **loader)
     val_data = None
     if val_dataset is not None and config.VALIDATION_STEPS:
         val_data = DataSequence(
             val_dataset, config, shuffle=True, random_rois=random_rois,
-            batch_size=config.BATCH_SIZE, seed=seed, workers=workers,
-            steps=config.VALIDATION_STEPS)
+            batch_size=config.BATCH_SIZE, seed=seed, steps=config.VALIDATION_STEPS, **loader)
 
     if verbose and len(train_data.batch_shapes) > 1:
         print("Training on {} batch shapes (height x width): {}".format(

@@ -343,3 +343,71 @@ def test_crop_without_instances_trains_as_background(config, make_dataset, helpe
                 assert not (batch["input_rpn_match"][b] == 1).any()
                 assert (batch["input_rpn_match"][b] == -1).sum() > 0
     assert crops[True] > 0 and crops[False] > 0, crops
+
+
+@pytest.mark.parametrize("workers, processes", [(2, False), (2, True), (1, True)])
+def test_the_feed_gives_the_batches_in_order_with_threads_and_processes(config, dataset,
+                                                                         workers, processes):
+    """fit()'s feed (as_tf_dataset's generator) with loading threads or forked processes gives
+    batch(epoch, index), in order, across the epoch boundary and into later epochs (shuffled
+    anew). The augmentation is a lambda, which does not pickle: the processes must inherit the
+    sequence. Images are molded after the transfer."""
+    from mrcnn.data.pipeline import FORK_CONTEXT
+    if processes and FORK_CONTEXT is None:
+        pytest.skip("no fork start method on this platform: processes fall back to threads")
+    sequence = DataSequence(dataset, config, seed=7, workers=workers, batch_size=2,
+                            use_multiprocessing=processes,
+                            augmentation=lambda image, masks: (255 - image, masks))
+    reference = DataSequence(dataset, config, seed=7, workers=1, batch_size=2,
+                             augmentation=sequence.augmentation)
+    keys = [(epoch, index) for epoch in range(4) for index in range(len(reference))]
+    feed = sequence._endless()
+    try:
+        for epoch, index in keys:
+            got = next(feed)
+            expected = reference.batch(epoch, index)
+            assert got.keys() == expected.keys()
+            for key in got:
+                value = expected[key]
+                value = value.view(np.uint8) if value.dtype == bool else value
+                np.testing.assert_array_equal(got[key], value, err_msg=f"{key} {epoch} {index}")
+                assert got[key].dtype == value.dtype, key
+    finally:
+        feed.close()
+
+
+def test_an_error_in_a_loading_process_names_the_image(config, make_dataset, helpers):
+    from mrcnn.data.pipeline import FORK_CONTEXT
+    if FORK_CONTEXT is None:
+        pytest.skip("no fork start method on this platform")
+    image, mask, class_ids = helpers.boxes_image(64, 64, [(4, 4, 20, 20)])
+    dataset = make_dataset([(image, mask, class_ids)] * 2)
+
+    def broken(image, masks):
+        raise RuntimeError("augmenter broke")
+    sequence = DataSequence(dataset, config, seed=0, workers=2, batch_size=1,
+                            use_multiprocessing=True, augmentation=broken)
+    feed = sequence._endless()
+    try:
+        with pytest.raises(RuntimeError, match="augmenter broke") as info:
+            next(feed)
+        assert any("toy://" in note for note in getattr(info.value, "__notes__", []))
+    finally:
+        feed.close()
+
+
+def test_data_loader_defaults(monkeypatch):
+    import tensorflow as tf
+
+    from mrcnn.training import train as train_module
+    monkeypatch.setattr(train_module.os, "sched_getaffinity", lambda pid: set(range(8)))
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: [])
+    assert train_module.data_loader() == {"workers": 4, "use_multiprocessing": False}
+    assert train_module.data_loader(workers=2) == {"workers": 2, "use_multiprocessing": False}
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: ["GPU:0"])
+    # A GPU host: one process per core but the training loop's.
+    assert train_module.data_loader() == {"workers": 7, "use_multiprocessing": True}
+    assert train_module.data_loader(use_multiprocessing=False) == {
+        "workers": 4, "use_multiprocessing": False}
+    monkeypatch.setattr(train_module.os, "sched_getaffinity", lambda pid: {0})
+    assert train_module.data_loader(use_multiprocessing=True)["workers"] == 1

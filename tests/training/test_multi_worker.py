@@ -154,7 +154,8 @@ class _Context:
 def _shards(dataset, config):
     """Each worker's batches, as train_loop builds them (worker k: image_ids[k::2])."""
     from mrcnn.training.loop import _input_fn
-    return [iter(_input_fn(dataset, config, None, None, 0, 1)(_Context(k, 2))) for k in range(2)]
+    return [iter(_input_fn(dataset, config, None, None, 0, {"workers": 1})(_Context(k, 2)))
+            for k in range(2)]
 
 
 def _dataset_with_even_anchors():

@@ -184,8 +184,9 @@ def test_train_runs_on_several_batch_shapes(tmp_path):
         return step(data)
 
     model.keras_model.train_step = counting_step
+    # Two forked loading processes (a GPU host's default), started from fit()'s tf.data thread.
     history = model.train(train_set, val_set, learning_rate=0.001, epochs=2, layers="heads",
-                          seed=0, workers=2, verbose=0)
+                          seed=0, workers=2, use_multiprocessing=True, verbose=0)
     assert model.epoch == 2 and len(history.history["loss"]) == 2
     assert all(math.isfinite(v) for v in history.history["val_loss"])
     # The dataset's signature leaves height and width open: the three batch shapes add no
