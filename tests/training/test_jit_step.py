@@ -6,6 +6,11 @@ Same start: one seeded model's weights copied into the other; the same batch. Sa
 deterministic: the batch's ROIs are given (USE_RPN_ROIS False) and fit DetectionTargetLayer's
 quotas exactly (two positives and two negatives per image, TRAIN_ROIS_PER_IMAGE 8 at ratio 0.5,
 test_train_step's batch), so sampling only permutes rows, which the losses do not see.
+
+The default graph's backbone and FPN weights are not compared: their gradient comes through
+tf.image.crop_and_resize's image gradient, whose CPU kernel adds the boxes' shares from several
+threads without synchronisation (tensorflow/tensorflow#42033) and may lose some. The heads' and
+the RPN's weights get theirs from the forward values only.
 """
 import keras
 import numpy as np
@@ -21,6 +26,11 @@ from training.test_train_step import make_batch, step_config
 # weights' change in one SGD step (lr 0.01).
 LOSS_RTOL = 1e-4
 WEIGHT_ATOL = 1e-5
+
+
+def reached_without_crop_gradient(path):
+    """Weights whose gradient does not pass through ROI Align's backward pass."""
+    return path.startswith(("mrcnn_", "rpn_model", "rpn_conv", "rpn_class", "rpn_bbox"))
 
 
 def one_step(model, start, batch, jit_compile, eager=False):
@@ -54,13 +64,21 @@ def test_xla_step_equals_plain_step_and_default_graph(tmp_path):
                                    err_msg=name)
         np.testing.assert_allclose(xla_logs[name], static_logs[name], rtol=LOSS_RTOL,
                                    err_msg=name)
-    moved = 0
-    for before, xla_w, static_w, default_w in zip(start, xla_weights, static_weights,
-                                                   default_weights):
-        moved += not np.allclose(before, default_w)
-        np.testing.assert_allclose(static_w, default_w, atol=WEIGHT_ATOL, rtol=0)
-        np.testing.assert_allclose(xla_w, static_w, atol=WEIGHT_ATOL, rtol=0)
-    assert moved > 20                                   # the step trained the network
+    def layer_names(model):     # the layers' names (their sublayers' are numbered per process)
+        return [v.path.split("/")[0] for v in model.keras_model.weights]
+
+    paths = [v.path for v in jit_model.keras_model.weights]
+    assert layer_names(jit_model) == layer_names(plain_model)
+    moved = compared = 0
+    for path, before, xla_w, static_w, default_w in zip(paths, start, xla_weights,
+                                                         static_weights, default_weights):
+        moved += not np.allclose(before, static_w)
+        np.testing.assert_allclose(xla_w, static_w, atol=WEIGHT_ATOL, rtol=0, err_msg=path)
+        if reached_without_crop_gradient(path):
+            compared += not np.allclose(before, default_w)
+            np.testing.assert_allclose(static_w, default_w, atol=WEIGHT_ATOL, rtol=0,
+                                       err_msg=path)
+    assert moved > 20 and compared > 8                 # the step trained the network
 
 
 def test_jit_compile_setting_is_validated():
