@@ -249,10 +249,11 @@ class Config:
     # Compile the training step with XLA (Keras' ``jit_compile=True``). True builds the training
     # graph from static-shape twins of the layers XLA refuses (CropAndResize, tf.where gathers,
     # tf.random.shuffle, NMS in tf.map_fn: see mrcnn.ops.crop and the layers' ``jit_compatible``)
-    # with the same sampling rules. On a 2-core CPU it is slower (128x128, batch 2, R50: 2.0
-    # instead of 1.4 s/step, after ~90 s compiling the first step; benchmarks/benchmark.py
-    # --jit off on), so False is the default; it may pay on a GPU. The inference graph is not
-    # affected, and the multi-worker loop (mrcnn.training.loop) runs it without XLA.
+    # with the same sampling rules. On a 2-core CPU it is much slower (R50, all layers: 128x128
+    # batch 2, 2.0 instead of 1.4 s/step after ~90 s compiling the first step; 1024x1024 batch
+    # 1, 49 instead of 16 s/step after 7.5 minutes compiling; benchmarks/benchmark.py --jit off
+    # on), so False is the default; it may pay on a GPU. The inference graph is not affected,
+    # and the multi-worker loop (mrcnn.training.loop) runs the step without XLA.
     JIT_COMPILE = False
 
     # Checkpoints kept in a run's folder: the newest KEEP_CHECKPOINTS plus the best one (highest
