@@ -169,6 +169,15 @@ def _training_heads(trunk, config):
     rpn_class_logits, rpn_class, rpn_bbox = trunk.rpn_class_logits, trunk.rpn_class, trunk.rpn_bbox
     rpn_rois = trunk.rpn_rois
     jit = bool(config.JIT_COMPILE)
+    # ROI Align crops with gathers in training whatever JIT_COMPILE (the inference graph keeps
+    # tf.image.crop_and_resize, Matterport's values): TensorFlow's CPU kernel of the
+    # CropAndResize image gradient adds the boxes' shares from several threads without
+    # synchronisation and loses some where boxes overlap (tensorflow/tensorflow#42033; at
+    # 1024x1024 with 200 ROIs two runs differed by up to 2.9 on gradients of about 10), so the
+    # backbone and FPN got wrong, irreproducible gradients. The gather route's are exact, and a
+    # 128x128 batch-8 ResNet50 step took the same time within noise (4.66 against 5.10 s median,
+    # interleaved in one process).
+    roi_gather = True
 
     active_class_ids = ActiveClassIds(name="active_class_ids", dtype=FLOAT32)(input_image_meta)
     gt_boxes = NormBoxes(name="norm_gt_boxes", dtype=FLOAT32)(
@@ -187,7 +196,7 @@ def _training_heads(trunk, config):
     mrcnn_class_logits, mrcnn_class, mrcnn_bbox = fpn_classifier_graph(
         rois, mrcnn_feature_maps, input_image_meta, config.POOL_SIZE, config.NUM_CLASSES,
         train_bn=config.TRAIN_BN, fc_layers_size=config.FPN_CLASSIF_FC_LAYERS_SIZE,
-        jit_compatible=jit)
+        jit_compatible=roi_gather)
     # Only positive ROIs have a mask loss, and DetectionTargetLayer puts them first, at most
     # int(TRAIN_ROIS_PER_IMAGE * ROI_POSITIVE_RATIO) of them: with frozen BatchNorm the mask
     # head runs on those rows alone (the same loss as Matterport's, for a third of the mask
@@ -200,7 +209,7 @@ def _training_heads(trunk, config):
     mask_class_ids = LeadingRows(positive_rows, name="positive_class_ids")(target_class_ids)
     mrcnn_mask = build_fpn_mask_graph(mask_rois, mrcnn_feature_maps, input_image_meta,
                                       config.MASK_POOL_SIZE, config.NUM_CLASSES,
-                                      train_bn=config.TRAIN_BN, jit_compatible=jit)
+                                      train_bn=config.TRAIN_BN, jit_compatible=roi_gather)
     output_rois = Identity(name="output_rois")(rois)
     loss_inputs = {
         "rpn_class_loss": [inputs["input_rpn_match"], rpn_class_logits],

@@ -18,7 +18,8 @@ def fpn_classifier_graph(rois, feature_maps, image_meta, pool_size, num_classes,
     """Classifier and box-regression head.
 
     rois: [batch, rois, 4] normalized; feature_maps: [P2, P3, P4, P5].
-    jit_compatible: PyramidROIAlign's static-shape route (XLA compiles it).
+    jit_compatible: PyramidROIAlign's gather route (XLA compiles it, and its image gradient is
+        exact; the training graph takes it).
     Returns logits [batch, rois, num_classes], probs (softmax of the logits), and class-specific
     deltas [batch, rois, num_classes, 4] (dy, dx, log dh, log dw), divided by BBOX_STD_DEV.
     The two "fully connected" layers are a pool_size x pool_size conv and a 1x1 conv, as
@@ -50,7 +51,8 @@ def build_fpn_mask_graph(rois, feature_maps, image_meta, pool_size, num_classes,
     """Mask head: four 3x3 convs, a 2x deconvolution, and a per-class sigmoid.
 
     rois: [batch, rois, 4] normalized; feature_maps: [P2, P3, P4, P5].
-    jit_compatible: PyramidROIAlign's static-shape route (XLA compiles it).
+    jit_compatible: PyramidROIAlign's gather route (XLA compiles it, and its image gradient is
+        exact; the training graph takes it).
     Returns masks [batch, rois, 2 * pool_size, 2 * pool_size, num_classes] in 0..1.
     """
     frozen = train_bn is False

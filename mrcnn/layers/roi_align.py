@@ -44,7 +44,10 @@ class PyramidROIAlign(keras.layers.Layer):
     jit_compatible: False routes the boxes per level with ``tf.where`` (dynamic shapes) into
         ``tf.image.crop_and_resize``, which XLA cannot compile; True crops every box in one pass
         of gathers over all levels (:func:`mrcnn.ops.crop.pyramid_crop_and_resize`: static
-        shapes, equal to crop_and_resize within 1e-5), so the layer compiles with XLA.
+        shapes, equal to crop_and_resize within 1e-5), so the layer compiles with XLA, and the
+        gradient with respect to the feature maps is exact (TensorFlow's CPU kernel of the
+        CropAndResize image gradient loses some boxes' shares between threads,
+        tensorflow/tensorflow#42033): the training graph takes this route.
     """
 
     def __init__(self, pool_shape, jit_compatible=False, **kwargs):

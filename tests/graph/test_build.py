@@ -53,6 +53,16 @@ def test_outputs_in_matterport_order(training_model, inference_model):
                    "rpn_class", "rpn_bbox"]
 
 
+def test_roi_align_gathers_in_training_and_crops_and_resizes_in_inference(training_model,
+                                                                            inference_model):
+    """Training takes the gather route, whose feature-map gradient is exact (TensorFlow's CPU
+    CropAndResize image gradient loses updates between threads); inference keeps
+    tf.image.crop_and_resize, the values Matterport's weights were trained and checked with."""
+    for name in ("roi_align_classifier", "roi_align_mask"):
+        assert training_model.keras_model.get_layer(name).jit_compatible is True, name
+        assert inference_model.keras_model.get_layer(name).jit_compatible is False, name
+
+
 def test_frozen_batch_norm_by_default(inference_model):
     bn = inference_model.keras_model.get_layer("bn_conv1")
     assert bn.frozen is True
