@@ -6,6 +6,8 @@
     python benchmarks/benchmark.py --size 1024 --batch 2 --precision float32 mixed_float16  # GPU
     python benchmarks/benchmark.py --skip data train detect export --feed   # fit() steps only
     python benchmarks/benchmark.py --skip data detect export --jit off on  # with and without XLA
+    python benchmarks/benchmark.py --size 1024 --batch 2 --layers all --precision float32 \
+        mixed_float16 --jit off on --pipeline 1 4 8 15     # a GPU host: every figure of issue 16
 
 Prints medians after warm-up (the first steps trace the graph). Figures depend on the machine and
 its load: compare runs on the same machine only.
@@ -47,6 +49,12 @@ def parse_args(argv=None):
                    help="also time fit() steps (layers all) on DataSequence.as_tf_dataset(): "
                         "its static signature (one batch shape) and/or shapes left open (what "
                         "a dataset of several bucket shapes gets); --feed alone: both")
+    p.add_argument("--pipeline", type=int, nargs="*", metavar="N",
+                   help="also time the input pipeline on the real kudzu photos at 1024x1024 "
+                        "(benchmarks/pipeline.py, Matterport's default config with "
+                        "--anchor-stride): seconds per image in one process, and images/s of "
+                        "the training feed with N forked loading processes for each N given "
+                        "(--pipeline alone: 1 and 2)")
     return p.parse_args(argv)
 
 
@@ -234,6 +242,28 @@ def bench_export(model, images, args, out):
         out(f"SavedModel {len(images)} images       {med / len(images):6.3f} s/image")
 
 
+def bench_pipeline(args, out):
+    """The input pipeline on the kudzu photos: per image, one process; the feed with N
+    loading processes."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))     # benchmarks/pipeline.py
+    import pipeline
+    try:
+        dataset = pipeline.load("via:" + pipeline.KUDZU)
+    except SystemExit as e:
+        out(f"input pipeline: skipped ({e})")
+        return
+    config = pipeline.pipeline_config(dataset, stride=args.anchor_stride)
+    ids = list(dataset.image_ids)
+    pipeline.seconds_per_image(dataset, config, ids[:1])                     # warm-up
+    seconds = pipeline.seconds_per_image(dataset, config, ids)
+    out(f"input pipeline 1024x1024 RPN_ANCHOR_STRIDE={args.anchor_stride} ({len(ids)} kudzu "
+        f"photos): {statistics.mean(seconds):.3f} s/image per core (max {max(seconds):.3f}), "
+        f"{1 / statistics.mean(seconds):.2f} images/s")
+    for workers in args.pipeline or [1, 2]:
+        rate = pipeline.feed_rate(dataset, config, ids, workers, processes=True)
+        out(f"input pipeline feed, {workers} loading processes: {rate:.2f} images/s")
+
+
 def main(argv=None):
     args = parse_args(argv)
     import tensorflow as tf
@@ -253,6 +283,8 @@ def main(argv=None):
             f"{precision}, TF {tf.__version__}, {os.cpu_count()} CPUs, "
             f"GPUs: {len(tf.config.list_physical_devices('GPU'))}")
         run_pass(args, dataset, out)
+    if args.pipeline is not None:
+        bench_pipeline(args, out)
 
 
 def run_pass(args, dataset, out):

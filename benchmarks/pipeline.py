@@ -67,7 +67,6 @@ def main(argv=None):
     sys.path.insert(0, ROOT)
     import numpy as np
 
-    from mrcnn.config import Config
     from mrcnn.data.pipeline import build_batch
 
     dataset = load(args.dataset)
@@ -75,26 +74,14 @@ def main(argv=None):
     print(f"build_batch on {len(ids)} images of {args.dataset}, IMAGE_MIN_DIM {args.min_dim}, "
           f"IMAGE_MAX_DIM {args.max_dim}, one thread:")
     for stride in args.stride:
-        class Bench(Config):
-            NAME = "pipeline"
-            NUM_CLASSES = dataset.num_classes
-            IMAGES_PER_GPU = 1
-            IMAGE_MIN_DIM = args.min_dim
-            IMAGE_MAX_DIM = args.max_dim
-            RPN_ANCHOR_STRIDE = stride
-
-        config = Bench()
+        config = pipeline_config(dataset, args.min_dim, args.max_dim, stride)
         build_batch(dataset, config, [ids[0]], rng=np.random.default_rng(0))   # warm-up
         profile = None
         if args.profile:
             import cProfile
             profile = cProfile.Profile()
             profile.enable()
-        seconds = []
-        for i in ids:
-            start = time.perf_counter()
-            build_batch(dataset, config, [i], rng=np.random.default_rng(i))
-            seconds.append(time.perf_counter() - start)
+        seconds = seconds_per_image(dataset, config, ids)
         if profile is not None:
             profile.disable()
         print(f"  RPN_ANCHOR_STRIDE {stride}: mean {statistics.mean(seconds):.3f} s/image, "
@@ -108,6 +95,34 @@ def main(argv=None):
             for workers in args.loaders if kind == "threads" else args.processes:
                 rate = feed_rate(dataset, config, ids, workers, kind == "processes")
                 print(f"    feed, {workers} {kind}: {rate:.2f} images/s", flush=True)
+
+
+def pipeline_config(dataset, min_dim=800, max_dim=1024, stride=1):
+    """Matterport's default training config for ``dataset`` with these sizes, one image per
+    batch."""
+    from mrcnn.config import Config
+
+    class Bench(Config):
+        NAME = "pipeline"
+        NUM_CLASSES = dataset.num_classes
+        IMAGES_PER_GPU = 1
+        IMAGE_MIN_DIM = min_dim
+        IMAGE_MAX_DIM = max_dim
+        RPN_ANCHOR_STRIDE = stride
+    return Bench()
+
+
+def seconds_per_image(dataset, config, ids):
+    """build_batch's seconds for each image of ``ids`` (one image per batch, this thread)."""
+    import numpy as np
+
+    from mrcnn.data.pipeline import build_batch
+    seconds = []
+    for i in ids:
+        start = time.perf_counter()
+        build_batch(dataset, config, [i], rng=np.random.default_rng(i))
+        seconds.append(time.perf_counter() - start)
+    return seconds
 
 
 def feed_rate(dataset, config, ids, workers, processes=False):

@@ -38,6 +38,20 @@ def test_benchmark_prints_every_figure():
 
 
 @pytest.mark.slow
+def test_benchmark_prints_the_input_pipeline_figures():
+    kudzu = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets", "via_kudzu")
+    if not os.path.isdir(kudzu):
+        pytest.skip("../shared/datasets/via_kudzu is not here")
+    benchmark = load_script("benchmark")
+    code, out = call_main(benchmark, ["--skip", "data", "train", "detect", "export",
+                                      "--anchor-stride", "2", "--pipeline", "2"])
+    assert code is None
+    assert re.search(r"input pipeline 1024x1024 RPN_ANCHOR_STRIDE=2 \(24 kudzu photos\): "
+                     r"\d+\.\d+ s/image per core \(max \d+\.\d+\), \d+\.\d+ images/s", out), out
+    assert re.search(r"input pipeline feed, 2 loading processes: \d+\.\d+ images/s", out), out
+
+
+@pytest.mark.slow
 def test_rectangular_benchmark_prints_both_modes():
     rectangular = load_script("rectangular")
     code, out = call_main(rectangular, ["step", "--photo", "80", "200", "--min-dim", "64",
