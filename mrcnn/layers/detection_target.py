@@ -15,6 +15,17 @@ from mrcnn.ops.boxes import box_refinement_graph, overlaps_graph, trim_zeros_gra
 from mrcnn.ops.crop import crop_and_resize
 
 
+def _in_gt_box_frame(rois, gt_boxes):
+    """The ROIs [..., 4] in the coordinates of their GT boxes [..., 4] (0..1 spans the GT box),
+    which is what a mini-mask spans."""
+    y1, x1, y2, x2 = tf.unstack(rois, 4, axis=-1)
+    gt_y1, gt_x1, gt_y2, gt_x2 = tf.unstack(gt_boxes, 4, axis=-1)
+    gt_h = gt_y2 - gt_y1
+    gt_w = gt_x2 - gt_x1
+    return tf.stack([(y1 - gt_y1) / gt_h, (x1 - gt_x1) / gt_w,
+                     (y2 - gt_y1) / gt_h, (x2 - gt_x1) / gt_w], axis=-1)
+
+
 def detection_targets_graph(proposals, gt_class_ids, gt_boxes, gt_masks, train_rois_per_image,
                             roi_positive_ratio, bbox_std_dev, mask_shape, use_mini_mask):
     """Targets of one image.
@@ -78,13 +89,7 @@ def detection_targets_graph(proposals, gt_class_ids, gt_boxes, gt_masks, train_r
     roi_masks = tf.gather(transposed_masks, assignment)
     boxes = positive_rois
     if use_mini_mask:
-        # Express the ROI in the coordinates of its GT box, which the mini-mask spans.
-        y1, x1, y2, x2 = tf.split(positive_rois, 4, axis=1)
-        gt_y1, gt_x1, gt_y2, gt_x2 = tf.split(roi_gt_boxes, 4, axis=1)
-        gt_h = gt_y2 - gt_y1
-        gt_w = gt_x2 - gt_x1
-        boxes = tf.concat([(y1 - gt_y1) / gt_h, (x1 - gt_x1) / gt_w,
-                           (y2 - gt_y1) / gt_h, (x2 - gt_x1) / gt_w], axis=1)
+        boxes = _in_gt_box_frame(positive_rois, roi_gt_boxes)
     box_ids = tf.range(0, tf.shape(roi_masks)[0])
     masks = tf.image.crop_and_resize(tf.cast(roi_masks, tf.float32), boxes, box_ids,
                                      list(mask_shape))
@@ -98,20 +103,6 @@ def detection_targets_graph(proposals, gt_class_ids, gt_boxes, gt_masks, train_r
     deltas = tf.pad(deltas, [(0, n + p), (0, 0)])
     masks = tf.pad(masks, [(0, n + p), (0, 0), (0, 0)])
     return rois, roi_gt_class_ids, deltas, masks
-
-
-def _batch_overlaps(boxes1, boxes2):
-    """IoU of [B, N1, 4] and [B, N2, 4] boxes -> [B, N1, N2]; zero-area pairs give 0."""
-    b1 = boxes1[:, :, tf.newaxis, :]
-    b2 = boxes2[:, tf.newaxis, :, :]
-    y1 = tf.maximum(b1[..., 0], b2[..., 0])
-    x1 = tf.maximum(b1[..., 1], b2[..., 1])
-    y2 = tf.minimum(b1[..., 2], b2[..., 2])
-    x2 = tf.minimum(b1[..., 3], b2[..., 3])
-    intersection = tf.maximum(x2 - x1, 0) * tf.maximum(y2 - y1, 0)
-    area1 = (b1[..., 2] - b1[..., 0]) * (b1[..., 3] - b1[..., 1])
-    area2 = (b2[..., 2] - b2[..., 0]) * (b2[..., 3] - b2[..., 1])
-    return tf.math.divide_no_nan(intersection, area1 + area2 - intersection)
 
 
 def detection_targets_static(proposals, gt_class_ids, gt_boxes, gt_masks, train_rois_per_image,
@@ -143,7 +134,7 @@ def detection_targets_static(proposals, gt_class_ids, gt_boxes, gt_masks, train_
     non_crowd = tf.logical_and(gt_valid, gt_class_ids > 0)
     crowd = tf.logical_and(gt_valid, gt_class_ids < 0)
 
-    overlaps = _batch_overlaps(proposals, gt_boxes)                          # [B, P, G]
+    overlaps = overlaps_graph(proposals, gt_boxes)                          # [B, P, G]
     roi_iou_max = tf.reduce_max(tf.where(non_crowd[:, tf.newaxis, :], overlaps, 0.0), axis=2)
     crowd_iou_max = tf.reduce_max(tf.where(crowd[:, tf.newaxis, :], overlaps, 0.0), axis=2)
     positive = tf.logical_and(proposal_valid, roi_iou_max >= ROI_FOREGROUND_IOU)
@@ -200,12 +191,7 @@ def detection_targets_static(proposals, gt_class_ids, gt_boxes, gt_masks, train_
 
     boxes = positive_rois
     if use_mini_mask:
-        y1, x1, y2, x2 = tf.unstack(positive_rois, 4, axis=2)
-        gt_y1, gt_x1, gt_y2, gt_x2 = tf.unstack(roi_gt_boxes, 4, axis=2)
-        gt_h = gt_y2 - gt_y1
-        gt_w = gt_x2 - gt_x1
-        boxes = tf.stack([(y1 - gt_y1) / gt_h, (x1 - gt_x1) / gt_w,
-                          (y2 - gt_y1) / gt_h, (x2 - gt_x1) / gt_w], axis=2)
+        boxes = _in_gt_box_frame(positive_rois, roi_gt_boxes)
     # [B, h, w, G] -> [B * G, h, w, 1]: the mask of GT box g of image b is image b * G + g.
     mask_images = tf.transpose(tf.cast(gt_masks, tf.float32), [0, 3, 1, 2])[..., tf.newaxis]
     mask_images = tf.reshape(mask_images, tf.concat([[-1], tf.shape(mask_images)[2:]], axis=0))

@@ -49,12 +49,13 @@ def clip_boxes_graph(boxes, window):
 
 
 def overlaps_graph(boxes1, boxes2):
-    """IoU between two sets of boxes: boxes1 [N1, 4], boxes2 [N2, 4] -> [N1, N2].
+    """IoU between two sets of boxes: boxes1 [N1, 4], boxes2 [N2, 4] -> [N1, N2], or per image
+    of a batch: [B, N1, 4] and [B, N2, 4] -> [B, N1, N2].
 
     Empty inputs give an empty [N1, N2] matrix; zero-area pairs give 0, never NaN.
     """
-    b1 = boxes1[:, tf.newaxis, :]
-    b2 = boxes2[tf.newaxis, :, :]
+    b1 = boxes1[..., :, tf.newaxis, :]
+    b2 = boxes2[..., tf.newaxis, :, :]
     y1 = tf.maximum(b1[..., 0], b2[..., 0])
     x1 = tf.maximum(b1[..., 1], b2[..., 1])
     y2 = tf.minimum(b1[..., 2], b2[..., 2])
